@@ -1,0 +1,3 @@
+from cxltool.cli.main import main
+
+main()

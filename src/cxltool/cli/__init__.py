@@ -1,0 +1,1 @@
+"""Command-line front ends: `cxltool cxl`, `cxltool daxctl`, `cxltool sim`."""

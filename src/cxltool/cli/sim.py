@@ -1,0 +1,142 @@
+"""`cxltool sim`: make, inspect and drive simulated systems."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+from cxltool.sysfs import RootError, SysfsError, open_root
+
+
+def _fail(message: str, status: int = 1) -> None:
+    click.echo(f"cxltool sim: {message}", err=True)
+    sys.exit(status)
+
+
+def _parse_params(pairs: tuple[str, ...]) -> dict[str, int]:
+    params: dict[str, int] = {}
+    for pair in pairs:
+        key, eq, value = pair.partition("=")
+        if not eq or not key:
+            raise click.BadParameter(f"{pair!r}: expected KEY=NUMBER", param_hint="--param")
+        try:
+            params[key] = int(value, 0)
+        except ValueError:
+            raise click.BadParameter(f"{pair!r}: {value!r} is not a number", param_hint="--param")
+    return params
+
+
+def _empty_destination(dest: str) -> None:
+    if os.path.exists(dest) and (not os.path.isdir(dest) or os.listdir(dest)):
+        _fail(f"{dest}: already exists and is not an empty directory")
+
+
+@click.group()
+def sim() -> None:
+    """Make, inspect and drive simulated CXL systems."""
+
+
+@sim.command("fixtures")
+def fixtures_cmd() -> None:
+    """List the built-in fixtures: name, then what it describes."""
+    from cxltool.sim.topology import builtin_fixtures
+
+    rows = builtin_fixtures()
+    width = max((len(name) for name, _ in rows), default=0)
+    for name, description in rows:
+        click.echo(f"{name:<{width}}  {description}")
+
+
+@sim.command("new")
+@click.argument("fixture")
+@click.argument("dest", type=click.Path(file_okay=False))
+@click.option(
+    "-p", "--param", "params", multiple=True, metavar="KEY=N",
+    help="Set a parameter of a parametric fixture (e.g. -p devices=64 for scale).",
+)
+def new_cmd(fixture: str, dest: str, params: tuple[str, ...]) -> None:
+    """Build a simulated system from FIXTURE (a built-in name or a .toml file) in DEST."""
+    from cxltool.sim.systems import build_fixture_into
+    from cxltool.sim.topology import FixtureError
+
+    _empty_destination(dest)
+    try:
+        build_fixture_into(fixture, dest, _parse_params(params))
+    except FixtureError as e:
+        _fail(str(e))
+    click.echo(f"built {fixture} in {dest}", err=True)
+
+
+@sim.command("restore")
+@click.argument("capture_file", metavar="CAPTURE", type=click.Path(dir_okay=False))
+@click.argument("dest", type=click.Path(file_okay=False))
+def restore_cmd(capture_file: str, dest: str) -> None:
+    """Make a simulated system in DEST from a capture (.json or .json.gz)."""
+    from cxltool.sim.capture import CaptureError, load_capture, restore
+
+    _empty_destination(dest)
+    try:
+        count = restore(load_capture(capture_file), dest)
+    except CaptureError as e:
+        _fail(str(e))
+    click.echo(f"restored {count} entries in {dest}", err=True)
+
+
+@sim.command("capture")
+@click.option("--root", "root_dir", metavar="DIR", help="Root to capture (default: the chosen system).")
+@click.option("--label", default="capture", show_default=True, help="Label stored in the capture.")
+@click.argument("out", type=click.Path(dir_okay=False))
+@click.pass_obj
+def capture_cmd(choice, root_dir: str | None, label: str, out: str) -> None:
+    """Write the CXL part of a system's sysfs to OUT (gzipped if OUT ends in .gz)."""
+    from cxltool.sim.capture import capture, write_capture
+
+    try:
+        root = open_root(root_dir) if root_dir else choice.open()
+    except RootError as e:
+        _fail(str(e))
+    doc = capture(root, label)
+    write_capture(doc, out)
+    click.echo(f"captured {doc['meta']['entry_count']} entries to {out}", err=True)
+
+
+@sim.command("write")
+@click.argument("path")
+@click.argument("value")
+@click.pass_obj
+def write_cmd(choice, path: str, value: str) -> None:
+    """Do what `echo VALUE > PATH` does on the system (PATH as on the machine: /sys/...).
+
+    On a simulated system the emulated kernel validates the write, fails it with the
+    kernel's errno, or applies it with the kernel's side effects.
+    """
+    try:
+        root = choice.open()
+    except RootError as e:
+        _fail(str(e))
+    if not path.startswith("/") or "\0" in path or "/../" in path + "/":
+        _fail(f"{path}: give the absolute path as on the machine (/sys/...)")
+    try:
+        root.write(path, value + "\n")
+    except SysfsError as e:
+        _fail(f"write error: {e.message}")
+
+
+@sim.command("check")
+@click.pass_obj
+def check_cmd(choice) -> None:
+    """Check that the system's tree is consistent; list every problem found."""
+    from cxltool.sim.check import check_tree
+
+    try:
+        root = choice.open()
+    except RootError as e:
+        _fail(str(e))
+    problems = check_tree(root)
+    for line in problems:
+        click.echo(line)
+    if problems:
+        _fail(f"{len(problems)} problem(s) in {root.display}")
+    click.echo(f"{root.display}: consistent", err=True)

@@ -1,0 +1,1 @@
+"""Operations as library functions: listing, filtering, and (later) changes."""

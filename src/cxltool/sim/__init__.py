@@ -1,0 +1,1 @@
+"""The simulated system: fixtures, trees, captures and the emulated kernel."""

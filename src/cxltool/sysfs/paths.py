@@ -1,0 +1,45 @@
+"""Where the kernel puts things. Every system path the project uses starts here."""
+
+SYS = "/sys"
+DEV = "/dev"
+SYS_DEVICES = "/sys/devices"
+SYS_DEV_CHAR = "/sys/dev/char"
+CLASS_DAX = "/sys/class/dax"
+
+CXL_BUS = "/sys/bus/cxl"
+CXL_DEVICES = CXL_BUS + "/devices"
+CXL_DRIVERS = CXL_BUS + "/drivers"
+CXL_FLUSH = CXL_BUS + "/flush"
+
+DAX_BUS = "/sys/bus/dax"
+DAX_DEVICES = DAX_BUS + "/devices"
+DAX_DRIVERS = DAX_BUS + "/drivers"
+
+ND_BUS = "/sys/bus/nd"
+ND_DEVICES = ND_BUS + "/devices"
+
+MEMORY = "/sys/devices/system/memory"
+NODE = "/sys/devices/system/node"
+
+DEV_CXL = "/dev/cxl"
+
+# What a capture of a system records (see sim/capture.py).
+CAPTURE_BUSES = (CXL_BUS, DAX_BUS, ND_BUS)
+
+
+def join(*parts: str) -> str:
+    return "/".join(p.rstrip("/") for p in parts[:-1]) + "/" + parts[-1].lstrip("/")
+
+
+def basename(path: str) -> str:
+    return path.rsplit("/", 1)[-1]
+
+
+def dirname(path: str) -> str:
+    head = path.rsplit("/", 1)[0]
+    return head or "/"
+
+
+def strip_devices(path: str) -> str:
+    """A device path without the leading /sys/devices (daxctl's region `path`)."""
+    return path[len(SYS_DEVICES):] if path.startswith(SYS_DEVICES + "/") else path

@@ -1,0 +1,198 @@
+"""A system root: the real machine (`/`) or a directory holding a simulated one.
+
+All reads and writes of the system go through a Root. Paths given to it are the
+kernel's absolute paths (`/sys/bus/cxl/devices/mem0/serial`); the root maps them
+into its directory. On a simulated root, directories list in kernfs order and
+writes are handed to the emulator, which changes the tree as the kernel would.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import stat
+
+from cxltool.sysfs import paths
+from cxltool.sysfs.errors import RootError, SysfsError
+from cxltool.sysfs.kernfs import sort_key
+
+META_DIR = ".cxltool"
+UNREADABLE_FILE = "unreadable.json"
+
+
+class Root:
+    """The real system. Subclassed by SimulatedRoot."""
+
+    simulated = False
+
+    def __init__(self, base: str = "/") -> None:
+        # base is "" for the real root so that host paths are the kernel's paths.
+        self.base = "" if base in ("", "/") else os.path.abspath(base)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.base or '/'!r})"
+
+    @property
+    def display(self) -> str:
+        return self.base or "/"
+
+    def host(self, path: str) -> str:
+        """Where a kernel path lives on this machine."""
+        return self.base + path
+
+    # -- reads -------------------------------------------------------------
+    def read(self, path: str) -> str:
+        """An attribute's value with its one trailing newline removed."""
+        try:
+            with open(self.base + path, "rb") as f:
+                data = f.read(4096)
+        except OSError as e:
+            raise SysfsError(e.errno or errno.EIO, path) from None
+        text = data.decode(errors="replace")
+        return text[:-1] if text.endswith("\n") else text
+
+    def read_opt(self, path: str) -> str | None:
+        """The value, or None where the attribute is missing or unreadable."""
+        try:
+            return self.read(path)
+        except SysfsError:
+            return None
+
+    def read_bytes(self, path: str) -> bytes:
+        try:
+            with open(self.base + path, "rb") as f:
+                return f.read()
+        except OSError as e:
+            raise SysfsError(e.errno or errno.EIO, path) from None
+
+    def listdir(self, path: str) -> list[str]:
+        """Entry names in the order the kernel's readdir returns them."""
+        try:
+            names = os.listdir(self.base + path)
+        except OSError as e:
+            raise SysfsError(e.errno or errno.EIO, path) from None
+        # The real /sys already lists in kernfs order; a tree on any other
+        # filesystem is put in that order so output matches a real kernel's.
+        return sorted(names, key=sort_key) if self.base else names
+
+    def listdir_opt(self, path: str) -> list[str]:
+        try:
+            return self.listdir(path)
+        except SysfsError:
+            return []
+
+    def exists(self, path: str) -> bool:
+        return os.path.lexists(self.base + path)
+
+    def isdir(self, path: str) -> bool:
+        return os.path.isdir(self.base + path)
+
+    def islink(self, path: str) -> bool:
+        return os.path.islink(self.base + path)
+
+    def readlink(self, path: str) -> str:
+        try:
+            return os.readlink(self.base + path)
+        except OSError as e:
+            raise SysfsError(e.errno or errno.EIO, path) from None
+
+    def realpath(self, path: str) -> str:
+        """The kernel path a link (or a path through links) resolves to."""
+        if not self.base:
+            return os.path.realpath(path)
+        real = os.path.realpath(self.base + path)
+        if real == self.base:
+            return "/"
+        if not real.startswith(self.base + "/"):
+            raise SysfsError(errno.EXDEV, path, "resolves outside the root")
+        return real[len(self.base):]
+
+    def link_name(self, path: str) -> str | None:
+        """Basename of what a link resolves to, or None if it is not a link."""
+        try:
+            return paths.basename(os.readlink(self.base + path))
+        except OSError:
+            return None
+
+    def mode(self, path: str) -> int:
+        try:
+            return stat.S_IMODE(os.lstat(self.base + path).st_mode)
+        except OSError as e:
+            raise SysfsError(e.errno or errno.EIO, path) from None
+
+    # -- writes ------------------------------------------------------------
+    def write(self, path: str, value: str) -> None:
+        """What `echo value > path` does: the kernel's store function runs."""
+        try:
+            fd = os.open(self.base + path, os.O_WRONLY)
+        except OSError as e:
+            raise SysfsError(e.errno or errno.EIO, path) from None
+        try:
+            os.write(fd, value.encode())
+        except OSError as e:
+            raise SysfsError(e.errno or errno.EIO, path) from None
+        finally:
+            os.close(fd)
+
+
+class SimulatedRoot(Root):
+    """A directory laid out like a machine, with `.cxltool/` beside `sys/`."""
+
+    simulated = True
+
+    _unreadable: dict[str, int] | None = None
+
+    @property
+    def meta(self) -> str:
+        return os.path.join(self.base, META_DIR)
+
+    def _read_errors(self) -> dict[str, int]:
+        # Attributes whose show() fails on the system the tree came from (a
+        # capture records them with their errno) keep failing here.
+        if self._unreadable is None:
+            try:
+                with open(os.path.join(self.meta, UNREADABLE_FILE)) as f:
+                    self._unreadable = {k: int(v) for k, v in json.load(f).items()}
+            except (OSError, ValueError):
+                self._unreadable = {}
+        return self._unreadable
+
+    def read(self, path: str) -> str:
+        # kernfs refuses to open an attribute for reading when it has no show()
+        # (mode 0200), and 0400 attributes are root's alone.
+        host = self.base + path
+        try:
+            st = os.stat(host)
+        except OSError as e:
+            raise SysfsError(e.errno or errno.EIO, path) from None
+        if stat.S_ISREG(st.st_mode):
+            m = stat.S_IMODE(st.st_mode)
+            if not m & 0o444 or (not m & 0o044 and os.geteuid() != 0):
+                raise SysfsError(errno.EACCES, path)
+            err = self._read_errors().get(path)
+            if err:
+                raise SysfsError(err, path)
+        return super().read(path)
+
+    def write(self, path: str, value: str) -> None:
+        # Imported here so that reading a tree never loads the emulator.
+        from cxltool.sim.kernel.dispatch import store
+
+        store(self, path, value)
+
+
+def open_root(base: str | None = None) -> Root:
+    """The root at `base` (default `/`), checked to look like a system."""
+    if base in (None, "", "/"):
+        if not os.path.isdir(paths.SYS):
+            raise RootError("/: no sysfs mounted at /sys")
+        return Root("/")
+    base = os.path.abspath(base)
+    if not os.path.isdir(base):
+        raise RootError(f"{base}: no such directory")
+    if not os.path.isdir(base + paths.SYS):
+        raise RootError(f"{base}: not a system root (no sys/ directory in it)")
+    if os.path.isdir(os.path.join(base, META_DIR)):
+        return SimulatedRoot(base)
+    return Root(base)
