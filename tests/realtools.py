@@ -15,7 +15,7 @@ import subprocess
 import sys
 
 _INNER = r'''
-import json, os, stat, subprocess, sys, tempfile
+import json, os, stat, subprocess, sys, tempfile, time
 sys.path.insert(0, os.environ["CXLTOOL_SRC"])
 from cxltool.sysfs.kernfs import sort_key
 
@@ -56,8 +56,15 @@ subprocess.run(["mount", "--bind", os.path.join(work, "sys"), "/sys"], check=Tru
 subprocess.run(["mount", "--bind", os.path.join(work, "dev"), "/dev"], check=True)
 out = []
 for argv in cmds:
-    p = subprocess.run(argv, capture_output=True, text=True, timeout=120)
-    out.append({"rc": p.returncode, "stdout": p.stdout, "stderr": p.stderr})
+    with tempfile.TemporaryFile() as o, tempfile.TemporaryFile() as e:
+        fa = [(os.POSIX_SPAWN_DUP2, o.fileno(), 1), (os.POSIX_SPAWN_DUP2, e.fileno(), 2)]
+        t0 = time.perf_counter()
+        pid = os.posix_spawnp(argv[0], argv, os.environ, file_actions=fa)
+        _, status, usage = os.wait4(pid, 0)
+        secs = time.perf_counter() - t0
+        o.seek(0); e.seek(0)
+        out.append({"rc": os.waitstatus_to_exitcode(status), "stdout": o.read().decode(),
+                    "stderr": e.read().decode(), "seconds": secs, "maxrss_kb": usage.ru_maxrss})
 print(json.dumps(out))
 '''
 
@@ -75,6 +82,11 @@ def unavailable_reason(tool: str = "cxl") -> str | None:
 
 def run_real(tree: str, commands: list[list[str]]) -> list[tuple[int, str, str]]:
     """Run each command with the tree as the machine; (status, stdout, stderr) each."""
+    return [(r["rc"], r["stdout"], r["stderr"]) for r in run_real_measured(tree, commands)]
+
+
+def run_real_measured(tree: str, commands: list[list[str]]) -> list[dict]:
+    """As run_real, with each command's wall time (`seconds`) and peak RSS (`maxrss_kb`)."""
     src = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "src")
     env = dict(os.environ, CXLTOOL_SRC=src)
     p = subprocess.run(
@@ -84,4 +96,4 @@ def run_real(tree: str, commands: list[list[str]]) -> list[tuple[int, str, str]]
     )
     if p.returncode != 0:
         raise RuntimeError(f"namespace run failed ({p.returncode}): {p.stderr.strip()}")
-    return [(r["rc"], r["stdout"], r["stderr"]) for r in json.loads(p.stdout)]
+    return json.loads(p.stdout)
