@@ -41,8 +41,8 @@ class Opt:
 
     def usage_line(self) -> str:
         text = "    "
-        if self.short:
-            text += "-" + self.short
+        # A long-only option is indented to line up with the `-x, ` of the others.
+        text += "-" + self.short if self.short else "    "
         if self.short and self.long:
             text += ", "
         if self.long:
@@ -68,7 +68,8 @@ class Command:
     defaults: dict[str, Any] = field(default_factory=dict)
 
     def full_usage(self) -> str:
-        return usage_header(self.usage) + "".join(o.usage_line() + "\n" for o in self.options) + "\n"
+        lines = "".join(o.usage_line() + "\n" for o in self.options)
+        return usage_header(self.usage) + lines + "\n"
 
 
 class UsageExit(Exception):
@@ -210,7 +211,7 @@ def _parse_long(argv: list[str], i: int, body: str, cmd: Command, values: Parsed
         raise UsageExit(LIST_OPTS_EXIT, stdout=names)
     if name == "list-cmds":
         raise UsageExit(LIST_OPTS_EXIT)
-    opt, negated = _find_long(name, cmd)
+    opt, negated = _find_long(name, cmd, body)
     if negated:
         if eq:
             raise UsageExit(
@@ -236,7 +237,7 @@ def _parse_long(argv: list[str], i: int, body: str, cmd: Command, values: Parsed
     return i
 
 
-def _find_long(name: str, cmd: Command) -> tuple[Opt, bool]:
+def _find_long(name: str, cmd: Command, body: str | None = None) -> tuple[Opt, bool]:
     longs = [o for o in cmd.options if o.long]
     for o in longs:
         if o.long == name:
@@ -258,7 +259,7 @@ def _find_long(name: str, cmd: Command) -> tuple[Opt, bool]:
         raise UsageExit(
             USAGE_EXIT,
             error_line(
-                f"Ambiguous option: {name} (could be --{matches[0].long} or --{matches[1].long})"
+                f"Ambiguous option: {body or name} (could be --{matches[0].long} or --{matches[1].long})"
             )
             + cmd.full_usage(),
         )

@@ -88,7 +88,7 @@ def restore(doc: dict, dest: str) -> int:
         else:
             raise CaptureError(f"{path}: unknown entry type {kind!r}")
     # Link targets outside the captured set still need to resolve.
-    for path, entry in entries.items():
+    for entry in entries.values():
         if entry.get("type") == "link" and entry.get("resolved"):
             resolved = _safe_host(dest, entry["resolved"])
             if not os.path.lexists(resolved):
@@ -126,11 +126,23 @@ def _entry(root: Root, path: str) -> dict:
         err = getattr(e, "errno", 5) or 5
         entry.update(content=None, error=f"OSError: {os.strerror(err)}", errno=err)
         return entry
-    try:
-        entry.update(content=data.decode(), encoding="text", size=len(data))
-    except UnicodeDecodeError:
+    text = _as_text(data)
+    if text is not None:
+        entry.update(content=text, encoding="text", size=len(data))
+    else:
         entry.update(content=base64.b64encode(data).decode(), encoding="base64", size=len(data))
     return entry
+
+
+def _as_text(data: bytes) -> str | None:
+    # Binary attributes (CDAT, PCI config) may happen to decode; keep them base64.
+    try:
+        text = data.decode()
+    except UnicodeDecodeError:
+        return None
+    if any(c < " " and c not in "\n\t" for c in text):
+        return None
+    return text
 
 
 def _sim_bytes(root: Root, path: str) -> bytes:

@@ -1,0 +1,149 @@
+"""The cxltool front door, the system choice, and the sim commands."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+
+import pytest
+from click.testing import CliRunner
+
+from cxltool.cli.main import cli
+from cxltool.sim.capture import capture, load_capture, restore
+from cxltool.sysfs import open_root
+from tests.transcripts import capture_file, run_cxltool
+
+C_BEFORE = capture_file("c-debian", "before")
+
+
+def invoke(*args, env=None):
+    return CliRunner().invoke(cli, list(args), env=env, catch_exceptions=False)
+
+
+def tree_digest(base: str) -> str:
+    h = hashlib.sha256()
+    for dirpath, dirnames, filenames in sorted(os.walk(base)):
+        dirnames.sort()
+        for name in sorted(filenames):
+            path = os.path.join(dirpath, name)
+            h.update(path[len(base):].encode())
+            if os.path.islink(path):
+                h.update(os.readlink(path).encode())
+            elif os.path.isfile(path):
+                with open(path, "rb") as f:
+                    h.update(f.read())
+    return h.hexdigest()
+
+
+@pytest.fixture
+def c_tree(tmp_path):
+    dest = str(tmp_path / "c")
+    restore(load_capture(C_BEFORE), dest)
+    return dest
+
+
+def test_unusable_root_is_one_line(tmp_path):
+    r = invoke("--root", str(tmp_path / "missing"), "cxl", "list")
+    assert r.exit_code == 1
+    assert r.output == f"cxltool: {tmp_path / 'missing'}: no such directory\n"
+    r = invoke("--root", str(tmp_path), "cxl", "list")
+    assert r.output == f"cxltool: {tmp_path}: not a system root (no sys/ directory in it)\n"
+
+
+def test_root_from_environment(c_tree):
+    r = invoke("cxl", "list", "-E", env={"CXLTOOL_ROOT": c_tree})
+    assert r.exit_code == 0
+    assert '"endpoint":"endpoint3"' in r.output
+
+
+def test_root_and_sim_together_is_a_usage_error(c_tree):
+    r = CliRunner().invoke(cli, ["--root", c_tree, "--sim", "default", "cxl", "list"])
+    assert r.exit_code == 2
+    assert "give one" in r.output
+
+
+def test_ndctl_top_level_rules(c_tree):
+    assert run_cxltool(c_tree, ["cxl", "bogus-command"]) == (
+        1, "", "Unknown command: 'bogus-command'\n"
+    )
+    assert run_cxltool(c_tree, ["daxctl", "bogus-command"]) == (
+        1, "", "Unknown command: 'bogus-command'\n"
+    )
+    assert run_cxltool(c_tree, ["cxl", "--version"]) == (0, "85\n", "")
+    rc, out, _ = run_cxltool(c_tree, ["cxl"])
+    assert rc == 1 and out.startswith("\n usage: cxl [--version] [--help] COMMAND [ARGS]\n")
+    rc, out, _ = run_cxltool(c_tree, ["cxl", "--list-cmds"])
+    assert out.splitlines()[:3] == ["version", "list", "help"]
+    assert run_cxltool(c_tree, ["cxl", "--list"])[0] == 129
+
+
+def test_command_help_shows_its_usage(c_tree):
+    rc, out, err = run_cxltool(c_tree, ["cxl", "list", "--help"])
+    assert rc == 0 and err == ""
+    assert out.startswith("usage: cxl list [<options>]\n\n    -m, --memdev <memory device name(s)>\n")
+
+
+def test_restore_then_capture_round_trips(c_tree, tmp_path):
+    original = load_capture(C_BEFORE)["entries"]
+    again = capture(open_root(c_tree))["entries"]
+    scope = ("/sys/bus/cxl/", "/sys/devices/platform/ACPI0017:00/root0/")
+    want = {p: e for p, e in original.items() if p.startswith(scope) and "/power/" not in p}
+    got = {p: again.get(p) for p in want}
+    for p, e in want.items():
+        g = got[p]
+        assert g is not None, p
+        assert g["type"] == e["type"], p
+        if e["type"] == "link":
+            assert g["target"] == e["target"], p
+        if e["type"] == "file":
+            assert (g["mode"], g.get("content")) == (e["mode"], e.get("content")), p
+
+
+def test_sim_restore_refuses_a_used_directory(tmp_path, c_tree):
+    r = invoke("sim", "restore", C_BEFORE, c_tree)
+    assert r.exit_code == 1
+    assert r.output == f"cxltool sim: {c_tree}: already exists and is not an empty directory\n"
+
+
+def test_sim_restore_reports_a_bad_capture(tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"meta": {}}')
+    r = invoke("sim", "restore", str(bad), str(tmp_path / "x"))
+    assert r.exit_code == 1
+    assert r.output == f'cxltool sim: {bad}: not a capture (no "entries" object)\n'
+    assert not (tmp_path / "x").exists()
+
+
+def test_sim_write_of_an_unemulated_attribute_changes_nothing(c_tree):
+    before = tree_digest(c_tree)
+    r = invoke("--root", c_tree, "sim", "write",
+               "/sys/bus/cxl/devices/decoder0.0/create_ram_region", "region0")
+    assert r.exit_code == 1
+    assert r.output == (
+        "cxltool sim: write error: /sys/bus/cxl/devices/decoder0.0/create_ram_region: "
+        "Operation not supported (EOPNOTSUPP): writing this attribute is not emulated\n"
+    )
+    assert tree_digest(c_tree) == before
+
+
+def test_sim_write_errors_like_the_kernel(c_tree):
+    r = invoke("--root", c_tree, "sim", "write", "/sys/bus/cxl/devices/mem0/serial", "1")
+    assert r.exit_code == 1
+    assert r.output.endswith("Permission denied (EACCES)\n")
+    r = invoke("--root", c_tree, "sim", "write", "/sys/bus/cxl/devices/mem9/x", "1")
+    assert r.output.endswith("No such file or directory (ENOENT)\n")
+    r = invoke("--root", c_tree, "sim", "write", "sys/bus", "1")
+    assert r.output == "cxltool sim: sys/bus: give the absolute path as on the machine (/sys/...)\n"
+
+
+def test_sim_check_passes_on_a_kernel_tree_and_names_each_problem(c_tree):
+    r = invoke("--root", c_tree, "sim", "check")
+    assert r.exit_code == 0
+    os.unlink(os.path.join(c_tree, "sys/bus/cxl/drivers/cxl_mem/mem0"))
+    os.symlink("../../../devices/nowhere", os.path.join(c_tree, "sys/bus/cxl/devices/mem7"))
+    r = invoke("--root", c_tree, "sim", "check")
+    assert r.exit_code == 1
+    assert r.output.splitlines() == [
+        "/sys/bus/cxl/devices/mem7: dangling link to /sys/devices/nowhere",
+        f"cxltool sim: 1 problem(s) in {c_tree}",
+    ]
