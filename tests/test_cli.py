@@ -80,7 +80,7 @@ def test_ndctl_top_level_rules(c_tree):
 def test_command_help_shows_its_usage(c_tree):
     rc, out, err = run_cxltool(c_tree, ["cxl", "list", "--help"])
     assert rc == 0 and err == ""
-    assert out.startswith("usage: cxl list [<options>]\n\n    -m, --memdev <memory device name(s)>\n")
+    assert out.startswith("usage: cxl list [<options>]\n\n    -m, --memdev <memory device name(s)>")
 
 
 def test_restore_then_capture_round_trips(c_tree, tmp_path):

@@ -34,7 +34,9 @@ CXL_LISTS = [
     ["-R", "-r", "all"], ["-RT"], ["-RTu", "-i"], ["-m", "mem9"], ["-r", "region9", "-u"],
     ["-BMu"], ["-P", "-p", "switch,endpoint", "-m", "mem0"],
 ]
-DAXCTL_LISTS = [[], ["-R"], ["-D"], ["-RD"], ["-RDM"], ["-RDMi"], ["-RDu"], ["-r", "0", "-d", "0.0"]]
+DAXCTL_LISTS = [
+    [], ["-R"], ["-D"], ["-RD"], ["-RDM"], ["-RDMi"], ["-RDu"], ["-r", "0", "-d", "0.0"],
+]
 
 
 def _fixtures() -> list[str]:
@@ -66,7 +68,7 @@ def test_cxl_list_matches_ndctl(tree):
     commands = [["cxl", "list", *opts] for opts in CXL_LISTS]
     real = run_real(tree, commands)
     mismatches = []
-    for argv, (rc, out, err) in zip(commands, real, strict=True):
+    for argv, (rc, out, _err) in zip(commands, real, strict=True):
         mine = run_cxltool(tree, argv)
         if (mine[0], _normalize(mine[1])) != (rc, out):
             mismatches.append(f"{' '.join(argv)}:\n--- ndctl ---\n{out}--- cxltool ---\n{mine[1]}")

@@ -72,7 +72,9 @@ def test_numbers_and_flags_with_values():
 def test_unknown_options_print_full_usage():
     e = fails(["-Z"])
     assert e.stderr.startswith("  Error: unknown switch `Z'\n\n usage: cxl demo [<options>]\n\n")
-    assert e.stderr.endswith("    -v, --verbose         more\n        --no-online       do not online\n\n")
+    assert e.stderr.endswith(
+        "    -v, --verbose         more\n        --no-online       do not online\n\n"
+    )
     assert fails(["--bogus"]).stderr.startswith("  Error: unknown option `bogus'\n")
 
 

@@ -11,7 +11,9 @@ from cxltool.cli import tool as toolmod
 from cxltool.sysfs import RootError, open_root
 
 ROOT_HELP = "System root holding sys/ and dev/ (default: / , the real machine)."
-SIM_HELP = "Use simulated system NAME from the state directory, built from fixture NAME on first use."
+SIM_HELP = (
+    "Use simulated system NAME from the state directory, built from fixture NAME on first use."
+)
 
 
 class RootChoice:

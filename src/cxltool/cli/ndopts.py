@@ -256,11 +256,7 @@ def _find_long(name: str, cmd: Command, body: str | None = None) -> tuple[Opt, b
     if len(matches) == 1:
         return matches[0], name.startswith("no-") and not matches[0].long.startswith(name)
     if len(matches) > 1:
-        raise UsageExit(
-            USAGE_EXIT,
-            error_line(
-                f"Ambiguous option: {body or name} (could be --{matches[0].long} or --{matches[1].long})"
-            )
-            + cmd.full_usage(),
-        )
+        first, second = matches[0].long, matches[1].long
+        text = f"Ambiguous option: {body or name} (could be --{first} or --{second})"
+        raise UsageExit(USAGE_EXIT, error_line(text) + cmd.full_usage())
     raise UsageExit(USAGE_EXIT, error_line(f"unknown option `{name}'") + cmd.full_usage())

@@ -24,7 +24,9 @@ def _parse_params(pairs: tuple[str, ...]) -> dict[str, int]:
         try:
             params[key] = int(value, 0)
         except ValueError:
-            raise click.BadParameter(f"{pair!r}: {value!r} is not a number", param_hint="--param")
+            raise click.BadParameter(
+                f"{pair!r}: {value!r} is not a number", param_hint="--param"
+            ) from None
     return params
 
 
@@ -85,7 +87,9 @@ def restore_cmd(capture_file: str, dest: str) -> None:
 
 
 @sim.command("capture")
-@click.option("--root", "root_dir", metavar="DIR", help="Root to capture (default: the chosen system).")
+@click.option(
+    "--root", "root_dir", metavar="DIR", help="Root to capture (default: the chosen system)."
+)
 @click.option("--label", default="capture", show_default=True, help="Label stored in the capture.")
 @click.argument("out", type=click.Path(dir_okay=False))
 @click.pass_obj

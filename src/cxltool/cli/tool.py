@@ -75,7 +75,9 @@ def run(tool: Tool, argv: list[str], ctx: Context) -> int:
         if flag == "--list-cmds":
             ctx.out.write("".join(f"{c}\n" for c in tool.commands))
             return 0
-        ctx.err.write(f"Unknown option: {flag}\n\n Usage: {tool.name} [--version] [--help] COMMAND [ARGS]\n")
+        ctx.err.write(
+            f"Unknown option: {flag}\n\n Usage: {tool.name} [--version] [--help] COMMAND [ARGS]\n"
+        )
         return ndopts.USAGE_EXIT
     if not args:
         ctx.out.write(_banner(tool))
