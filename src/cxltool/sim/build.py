@@ -1,0 +1,1371 @@
+"""Topology -> simulated system: the sysfs and dev trees a Linux 6.12 kernel shows at boot.
+
+`build_tree` writes `dest/sys`, `dest/dev` and `dest/.cxltool/` for a Topology from
+`sim.topology`. It writes exactly the files, modes, values and relative symlinks the
+kernel has for the CXL, DAX, libnvdimm, memory and node objects (the tests compare
+the result with captures of real kernels), plus the minimal PCI/ACPI/platform
+skeleton that the CXL objects link to.
+
+The work happens in two steps: `_Model` decides what exists (port, endpoint and
+region numbering, decoder programming of firmware-committed regions, memory
+blocks), then `_Writer` methods put it on disk, one helper per shape of object.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import posixpath
+import struct
+from dataclasses import dataclass, field
+
+from cxltool.sim import devnodes
+from cxltool.sim.topology import (
+    Device,
+    HostBridge,
+    Port,
+    Region,
+    Switch,
+    Topology,
+    Window,
+    boot_ram_ranges,
+    port_key,
+    region_levels,
+)
+from cxltool.sysfs import paths
+from cxltool.sysfs.root import META_DIR, UNREADABLE_FILE
+
+FIXTURE_FILE = "fixture.json"
+FORMAT_VERSION = 1
+
+_BUS = paths.SYS + "/bus"
+_CLASS = paths.SYS + "/class"
+_MODULE = paths.SYS + "/module"
+_PLATFORM = paths.SYS_DEVICES + "/platform"
+_ACPI_SB = paths.SYS_DEVICES + "/LNXSYSTM:00/LNXSYBUS:00"
+_CPU = paths.SYS_DEVICES + "/system/cpu"
+
+NO_RESOURCE = 0xFFFFFFFFFFFFFFFF
+DAX_ALIGN = 2 * 1024 * 1024
+PASSTHROUGH_GRANULARITY = 4096  # a passthrough decoder reports PAGE_SIZE
+EIO = 5
+
+# Drivers each bus has once its modules are loaded: name -> (module, has bind/unbind).
+_CXL_DRIVERS = {
+    "cxl_dax_region": ("dax_cxl", False),
+    "cxl_mem": ("cxl_mem", True),
+    "cxl_nvdimm": ("cxl_pmem", False),
+    "cxl_nvdimm_bridge": ("cxl_pmem", False),
+    "cxl_pmem_region": ("cxl_pmem", False),
+    "cxl_port": ("cxl_port", True),
+    "cxl_region": ("cxl_core", True),
+}
+_DAX_DRIVERS = {"device_dax": "device_dax", "kmem": "kmem"}
+_ND_DRIVERS = {
+    "dax_pmem": ("dax_pmem", True),
+    "nd_bus": ("libnvdimm", False),
+    "nd_pmem": ("nd_pmem", True),
+    "nd_region": ("libnvdimm", True),
+    "nvdimm": ("libnvdimm", True),
+}
+
+# PCI identities of QEMU's CXL devices: (vendor, device, subsystem vendor, subsystem
+# device, class, revision, driver).
+_PCI_ROOT_PORT = (0x8086, 0x7075, 0x8086, 0x0000, 0x060400, 0x00, "pcieport")
+_PCI_USP = (0x19E5, 0xA128, 0x0000, 0x0000, 0x060400, 0x00, "pcieport")
+_PCI_DSP = (0x19E5, 0xA129, 0x0000, 0x0000, 0x060400, 0x00, "pcieport")
+_PCI_TYPE3 = (0x8086, 0x0D93, 0x1AF4, 0x1100, 0x050210, 0x01, "cxl_pci")
+
+# The values a device's power/ group shows when runtime PM is not in use.
+_POWER_FILES = (
+    ("async", "disabled", 0o644),
+    ("control", "auto", 0o644),
+    ("runtime_active_kids", "0", 0o444),
+    ("runtime_active_time", "0", 0o444),
+    ("runtime_enabled", "disabled", 0o444),
+    ("runtime_status", "unsupported", 0o444),
+    ("runtime_suspended_time", "0", 0o444),
+    ("runtime_usage", "0", 0o444),
+)
+
+# CDAT performance values QEMU's emulated devices report.
+_DSLBIS = ((1, 10000, 15), (2, 10000, 25), (4, 1000, 16), (5, 1000, 16))
+_SSLBIS = ((0, 10000, 15), (3, 1024, 16))
+
+
+# ---------------------------------------------------------------------------
+# Small formatting helpers
+# ---------------------------------------------------------------------------
+
+
+def _hex(n: int) -> str:
+    """The kernel's `%#llx`: 0 prints as 0x0."""
+    return f"{n:#x}"
+
+
+def _pa(n: int) -> str:
+    """The kernel's `%pa`: 0x and 16 zero-padded digits."""
+    return f"0x{n:016x}"
+
+
+def nodelist(nodes: list[int]) -> str:
+    """A set of small integers in cpulist syntax: 0-1,4."""
+    out: list[str] = []
+    ordered = sorted(set(nodes))
+    i = 0
+    while i < len(ordered):
+        j = i
+        while j + 1 < len(ordered) and ordered[j + 1] == ordered[j] + 1:
+            j += 1
+        out.append(str(ordered[i]) if i == j else f"{ordered[i]}-{ordered[j]}")
+        i = j + 1
+    return ",".join(out)
+
+
+def cpumask(cpus: list[int], nr_cpus: int) -> str:
+    """A CPU bitmap the way sysfs prints it: 32-bit hex words, comma separated."""
+    mask = 0
+    for c in cpus:
+        mask |= 1 << c
+    bits = max(nr_cpus, 1)
+    top = bits % 32 or 32
+    words = [f"{mask >> (bits - top):0{(top + 3) // 4}x}"]
+    for shift in range(bits - top - 32, -1, -32):
+        words.append(f"{(mask >> shift) & 0xFFFFFFFF:08x}")
+    return ",".join(words)
+
+
+def kernfs_link_target(link: str, target: str) -> str:
+    """The relative text of a sysfs symlink, built the way kernfs builds it.
+
+    kernfs climbs from the link's directory until it reaches an ancestor of the
+    target's parent, then descends; so a link to an ancestor reads `../../x`, not `..`.
+    """
+    linkdir = posixpath.dirname(link)
+    tparent = posixpath.dirname(target)
+    base, ups = linkdir, 0
+    while not (tparent == base or tparent.startswith(base + "/") or base == "/"):
+        base = posixpath.dirname(base)
+        ups += 1
+    rest = target[len(base) :].lstrip("/")
+    return "../" * ups + rest
+
+
+def _cdat_table(structures: list[bytes]) -> bytes:
+    body = b"".join(structures)
+    header = bytearray(struct.pack("<IBB6xI", 16 + len(body), 2, 0, 0))
+    header[5] = -(sum(header) + sum(body)) & 0xFF
+    return bytes(header) + body
+
+
+def device_cdat(dev: Device) -> bytes:
+    """The CDAT a QEMU type-3 device returns: DSMAS, DSLBIS and DSEMTS per partition."""
+    structures = []
+    handle = 0
+    for size, base, nonvolatile in ((dev.ram, 0, False), (dev.pmem, dev.ram, True)):
+        if not size:
+            continue
+        structures.append(
+            struct.pack("<BxHBBxxQQ", 0, 24, handle, 0x04 if nonvolatile else 0, base, size)
+        )
+        for data_type, unit, value in _DSLBIS:
+            structures.append(
+                struct.pack("<BxHBBBxQHHHxx", 1, 24, handle, 0, data_type, unit, value, 0, 0)
+            )
+        structures.append(
+            struct.pack("<BxHBBxxQQ", 4, 24, handle, 2 if nonvolatile else 1, 0, size)
+        )
+        handle += 1
+    return _cdat_table(structures)
+
+
+def switch_cdat(ports: list[int]) -> bytes:
+    """The CDAT a QEMU switch upstream port returns: one SSLBIS per data type."""
+    structures = []
+    for data_type, unit, value in _SSLBIS:
+        entries = b"".join(struct.pack("<HHHxx", 0x100, p, value) for p in ports)
+        structures.append(struct.pack("<BxHB3xQ", 5, 16 + len(entries), data_type, unit) + entries)
+    return _cdat_table(structures)
+
+
+def nd_label_slots(lsa: int) -> int:
+    """Free label slots libnvdimm reports for an empty label area of `lsa` bytes."""
+    label, index_align = 256, 256
+    if lsa < 2 * index_align + 2 * label:
+        return 0
+    space = lsa - 2 * index_align
+    nslot = -(-space // label)
+    index = -(-(72 + -(-nslot // 8)) // index_align) * index_align
+    slots = (lsa - 2 * index) // label
+    return max(slots - 1, 0)
+
+
+# ---------------------------------------------------------------------------
+# The model: what exists and how it is numbered
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class _Decoder:
+    name: str
+    path: str
+    kind: str  # root, switch or endpoint
+    target_list: str = ""
+    start: int = 0
+    size: int = 0
+    ways: int = 1
+    granularity: int = 256
+    locked: bool = False
+    region: str = ""
+    mode: str = "none"
+    dpa_resource: int = NO_RESOURCE
+    dpa_size: int = 0
+    committed: bool = False
+
+
+@dataclass
+class _CxlPort:
+    id: int
+    name: str
+    path: str
+    kind: str  # root, hb, switch or endpoint
+    uport: str
+    parent_dport: str | None
+    dports: list[tuple[int, str]]
+    key: str  # topology.port_key for hb/switch ports, device name for endpoints
+    decoders: list[_Decoder] = field(default_factory=list)
+    cdat: bytes | None = None
+    device: Device | None = None
+
+
+@dataclass
+class _AutoRegion:
+    region: Region
+    id: int
+    name: str
+    path: str
+    window: Window
+    targets: list[str]  # endpoint decoder names in position order
+    dax_minor: int | None = None
+
+
+@dataclass
+class _Block:
+    index: int
+    node: int
+    online: bool
+    zones: str
+
+
+class _Model:
+    """Everything build_tree writes, decided before anything is written."""
+
+    def __init__(self, topo: Topology) -> None:
+        self.topo = topo
+        self.platform = topo.platform
+        self.acpi = topo.platform.kind == "acpi"
+        self.root_platform = _PLATFORM + ("/ACPI0017:00" if self.acpi else "/cxl_acpi.0")
+        self.host_path: dict[int, str] = {}  # id(object) -> its device directory
+        self.hb_path: dict[int, str] = {}  # uid -> host bridge directory
+        self.devices = sorted(topo.devices(), key=lambda d: (d.probe_order, d.memdev))
+        self.memdev_path: dict[str, str] = {}
+        self.ports: list[_CxlPort] = []
+        self.port_by_key: dict[str, _CxlPort] = {}
+        self.endpoint_of: dict[str, _CxlPort] = {}
+        self.root_decoders: list[_Decoder] = []
+        self.region_ids: list[int] = []  # cached id of each root decoder
+        self.allocated_ids: set[int] = set()
+        self.regions: list[_AutoRegion] = []
+        self.nvdimm_bridge = any(w.pmem for w in topo.windows)
+        self.nmem_of: dict[str, int] = {}
+        self.blocks: list[_Block] = []
+        self._place_hosts()
+        self._enumerate_ports()
+        self._root_decoders()
+        self._assemble_regions()
+        self._memory()
+
+    # -- where the devices are ----------------------------------------------------
+    def _place_hosts(self) -> None:
+        top = paths.SYS_DEVICES if self.acpi else _PLATFORM
+        for hb in self.topo.host_bridges:
+            path = top + "/" + hb.host
+            self.hb_path[hb.uid] = path
+            self.host_path[id(hb)] = path
+            if hb.device is not None:
+                self._place_device(hb.device, path)
+            for rp in hb.root_ports:
+                self._place_port(rp, path)
+
+    def _place_port(self, port: Port, parent: str) -> None:
+        path = parent + "/" + port.host
+        self.host_path[id(port)] = path
+        if port.device is not None:
+            self._place_device(port.device, path)
+        if port.switch is not None:
+            sw_path = path + "/" + port.switch.host
+            self.host_path[id(port.switch)] = sw_path
+            for p in port.switch.ports:
+                self._place_port(p, sw_path)
+
+    def _place_device(self, dev: Device, parent: str) -> None:
+        path = parent + "/" + dev.host
+        self.host_path[id(dev)] = path
+        self.memdev_path[dev.name] = f"{path}/mem{dev.memdev}"
+
+    # -- CXL ports: one IDA for root, ports and endpoints, in creation order -------
+    def _new_port(self, **kw: object) -> _CxlPort:
+        port = _CxlPort(id=len(self.ports), **kw)  # type: ignore[arg-type]
+        self.ports.append(port)
+        return port
+
+    def _enumerate_ports(self) -> None:
+        root_path = self.root_platform + "/root0"
+        self.root = self._new_port(
+            name="root0",
+            path=root_path,
+            kind="root",
+            uport=self.root_platform,
+            parent_dport=None,
+            dports=[(hb.uid, self.hb_path[hb.uid]) for hb in self.topo.host_bridges],
+            key="root",
+        )
+        # cxl_acpi adds a port for every (non-restricted) host bridge at probe.
+        for hb in self.topo.host_bridges:
+            if hb.rch:
+                continue
+            n = len(self.ports)
+            port = self._new_port(
+                name=f"port{n}",
+                path=f"{root_path}/port{n}",
+                kind="hb",
+                uport=self.hb_path[hb.uid],
+                parent_dport=self.hb_path[hb.uid],
+                dports=[(rp.port, self.host_path[id(rp)]) for rp in hb.root_ports],
+                key=port_key(hb.uid, ()),
+            )
+            self._port_decoders(port, hb.hdm_decoders)
+            self.port_by_key[port.key] = port
+        # Switch ports and endpoints appear as each memdev probes.
+        for dev in self.devices:
+            hb = self.topo.host_bridge(dev.host_bridge)
+            if hb.rch:
+                parent, parent_dport = self.root, self.hb_path[hb.uid]
+            else:
+                parent = self.port_by_key[port_key(hb.uid, ())]
+                ports = hb.root_ports
+                for level, number in enumerate(dev.route):
+                    port = next(p for p in ports if p.port == number)
+                    parent_dport = self.host_path[id(port)]
+                    if port.switch is None:
+                        break
+                    key = port_key(hb.uid, dev.route[: level + 1])
+                    if key not in self.port_by_key:
+                        self.port_by_key[key] = self._switch_port(port.switch, parent, key, port)
+                    parent = self.port_by_key[key]
+                    ports = port.switch.ports
+            n = len(self.ports)
+            ep = self._new_port(
+                name=f"endpoint{n}",
+                path=f"{parent.path}/endpoint{n}",
+                kind="endpoint",
+                uport=self.memdev_path[dev.name],
+                parent_dport=parent_dport,
+                dports=[],
+                key=dev.name,
+                cdat=device_cdat(dev) if dev.cdat else None,
+                device=dev,
+            )
+            for i in range(dev.hdm_decoders):
+                ep.decoders.append(
+                    _Decoder(
+                        name=f"decoder{n}.{i}", path=f"{ep.path}/decoder{n}.{i}", kind="endpoint"
+                    )
+                )
+            self.endpoint_of[dev.name] = ep
+            if self.nvdimm_bridge and dev.pmem:
+                self.nmem_of[dev.name] = len(self.nmem_of)
+
+    def _switch_port(self, sw: Switch, parent: _CxlPort, key: str, above: Port) -> _CxlPort:
+        n = len(self.ports)
+        port = self._new_port(
+            name=f"port{n}",
+            path=f"{parent.path}/port{n}",
+            kind="switch",
+            uport=self.host_path[id(sw)],
+            parent_dport=self.host_path[id(above)],
+            dports=[(p.port, self.host_path[id(p)]) for p in sw.ports],
+            key=key,
+            cdat=switch_cdat([p.port for p in sw.ports]) if sw.cdat else None,
+        )
+        self._port_decoders(port, sw.hdm_decoders)
+        return port
+
+    def _port_decoders(self, port: _CxlPort, count: int) -> None:
+        ids = [d for d, _ in port.dports]
+        if self.acpi and len(ids) == 1:
+            # Linux 6.12 gives a port with a single dport one passthrough decoder.
+            port.decoders.append(
+                _Decoder(
+                    name=f"decoder{port.id}.0",
+                    path=f"{port.path}/decoder{port.id}.0",
+                    kind="switch",
+                    target_list=str(ids[0]),
+                    granularity=PASSTHROUGH_GRANULARITY,
+                )
+            )
+            return
+        if self.acpi:
+            # An idle decoder's target list register reads zero: dport 0, if any.
+            idle = "0" if 0 in ids else ""
+        else:
+            # cxl_test pre-fills its mock decoders' targets with the port's dports.
+            idle = str(ids[0])
+        for i in range(count):
+            port.decoders.append(
+                _Decoder(
+                    name=f"decoder{port.id}.{i}",
+                    path=f"{port.path}/decoder{port.id}.{i}",
+                    kind="switch",
+                    target_list=idle,
+                )
+            )
+
+    # -- root decoders and the region id pool ----------------------------------------
+    def _alloc_id(self) -> int:
+        n = 0
+        while n in self.allocated_ids:
+            n += 1
+        self.allocated_ids.add(n)
+        return n
+
+    def _root_decoders(self) -> None:
+        for w in self.topo.windows:
+            self.root_decoders.append(
+                _Decoder(
+                    name=f"decoder0.{w.index}",
+                    path=f"{self.root.path}/decoder0.{w.index}",
+                    kind="root",
+                    target_list=",".join(str(t) for t in w.targets),
+                    start=w.base,
+                    size=w.size,
+                    ways=w.ways,
+                    # The kernel lets any region granularity through an x1 window.
+                    granularity=w.granularity if w.ways > 1 else 256,
+                    locked=w.locked,
+                )
+            )
+            # Each root decoder reserves the id its next region will take.
+            self.region_ids.append(self._alloc_id())
+
+    # -- firmware-committed regions ----------------------------------------------------
+    def _assemble_regions(self) -> None:
+        regions = sorted(self.topo.regions, key=lambda r: r.start)
+        programmed: dict[int, list[str]] = {}
+        dpa_used: dict[str, int] = {}
+        for region in regions:
+            programmed[region.index] = self._program(region, dpa_used)
+        # Regions come into being as endpoints probe, in decoder order.
+        created: dict[int, _AutoRegion] = {}
+        for dev in self.devices:
+            ep = self.endpoint_of[dev.name]
+            for dec in ep.decoders:
+                if not dec.committed:
+                    continue
+                region = next(r for r in regions if r.start == dec.start and r.size == dec.size)
+                if region.index in created:
+                    continue
+                w = region.window
+                rid = self.region_ids[w]
+                self.region_ids[w] = self._alloc_id()
+                created[region.index] = _AutoRegion(
+                    region=region,
+                    id=rid,
+                    name=f"region{rid}",
+                    path=f"{self.root_decoders[w].path}/region{rid}",
+                    window=self.topo.windows[w],
+                    targets=programmed[region.index],
+                )
+        self.regions = sorted(created.values(), key=lambda r: r.id)
+        for ar in self.regions:
+            for dec in self._region_decoders(ar.region):
+                dec.region = ar.name
+        minor = 0
+        if self.platform.soft_reserved == "cxl":
+            for ar in self.regions:
+                ar.dax_minor = minor
+                minor += 1
+        self.next_dax_minor = minor
+
+    def _region_decoders(self, region: Region) -> list[_Decoder]:
+        out = []
+        for port in self.ports:
+            for dec in port.decoders:
+                if dec.committed and dec.start == region.start and dec.size == region.size:
+                    out.append(dec)
+        return out
+
+    def _program(self, region: Region, dpa_used: dict[str, int]) -> list[str]:
+        """Program every decoder of one region as firmware left it; endpoint decoder names."""
+        win = self.topo.windows[region.window]
+        names = []
+        per_dev = region.size // region.ways
+        for name in region.devices:
+            ep = self.endpoint_of[name]
+            dec = next(d for d in ep.decoders if not d.committed)
+            base = dpa_used.get(name, 0)  # ram partition starts at DPA 0
+            dpa_used[name] = base + per_dev
+            self._commit(dec, region, region.ways, region.granularity)
+            dec.mode = "ram"
+            dec.dpa_resource = base
+            dec.dpa_size = per_dev
+            names.append(dec.name)
+        # Host-bridge and switch levels: granularity grows by the ways above.
+        gran = region.granularity * (win.ways if win.ways in (1, 2, 4, 8, 16) else win.ways // 3)
+        for _level, _stride, groups in region_levels(self.topo, region):
+            level_ways = 1
+            for key, members in groups.items():
+                order: list[int] = []
+                for _pos, dport in members:
+                    if dport not in order:
+                        order.append(dport)
+                port = self.port_by_key[key]
+                dec = next(d for d in port.decoders if not d.committed)
+                self._commit(dec, region, len(order), gran)
+                dec.target_list = ",".join(str(d) for d in order)
+                level_ways = max(level_ways, len(order))
+            gran *= level_ways
+        return names
+
+    def _commit(self, dec: _Decoder, region: Region, ways: int, gran: int) -> None:
+        dec.committed = True
+        dec.start = region.start
+        dec.size = region.size
+        dec.ways = ways
+        dec.granularity = gran
+        dec.locked = region.locked
+
+    # -- memory blocks and nodes -------------------------------------------------------------
+    def _memory(self) -> None:
+        p = self.platform
+        bs = p.memory_block_size
+        boot_blocks: list[int] = []
+        for lo, hi in boot_ram_ranges(p):
+            boot_blocks.extend(range(lo // bs, hi // bs))
+        n = len(boot_blocks)
+        for i, idx in enumerate(boot_blocks):
+            node = i * p.numa_nodes // n
+            addr = idx * bs
+            zones = "none" if addr < 16 << 20 else ("DMA32" if addr < 1 << 32 else "Normal")
+            self.blocks.append(_Block(idx, node, True, zones))
+        self.online_nodes = set(range(p.numa_nodes))
+        for ar in self.regions:
+            node = ar.window.node
+            start, end = ar.region.start, ar.region.start + ar.region.size
+            first, last = -(-start // bs), end // bs
+            if self.platform.soft_reserved == "system_ram":
+                # Firmware handed the range to the OS as ordinary RAM at boot.
+                blocks = [_Block(i, node, True, "Normal") for i in range(first, last)]
+            elif self.platform.kmem:
+                online = p.auto_online != "offline"
+                zone = {
+                    "online": "Normal",
+                    "online_kernel": "Normal",
+                    "online_movable": "Movable",
+                    "offline": "Normal Movable",
+                }[p.auto_online]
+                blocks = [_Block(i, node, online, zone) for i in range(first, last)]
+            else:
+                blocks = []
+            if blocks:
+                self.online_nodes.add(node)
+            self.blocks.extend(blocks)
+        self.blocks.sort(key=lambda b: b.index)
+        self.possible_nodes = max([p.numa_nodes - 1] + [w.node for w in self.topo.windows]) + 1
+
+    def node_cpus(self, node: int) -> list[int]:
+        p = self.platform
+        return [c for c in range(p.cpus) if c * p.numa_nodes // p.cpus == node]
+
+
+# ---------------------------------------------------------------------------
+# Writing
+# ---------------------------------------------------------------------------
+
+
+class _Writer:
+    """Puts kernel paths into the tree under base; one method per shape of object."""
+
+    def __init__(self, base: str, model: _Model) -> None:
+        self.base = base
+        self.m = model
+        self.topo = model.topo
+        self.unreadable: dict[str, int] = {}
+        self.char_nodes: list[tuple[str, str]] = []  # (device dir, /dev node)
+
+    # -- primitives -------------------------------------------------------------------
+    def dir(self, path: str) -> None:
+        try:
+            os.mkdir(self.base + path)
+        except FileExistsError:
+            pass
+        except FileNotFoundError:
+            os.makedirs(self.base + path, exist_ok=True)
+
+    def file(self, path: str, data: str | bytes = b"", mode: int = 0o444) -> None:
+        raw = data.encode() if isinstance(data, str) else data
+        fd = os.open(self.base + path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+        try:
+            if raw:
+                os.write(fd, raw)
+        finally:
+            os.close(fd)
+
+    def attr(self, path: str, value: object, mode: int = 0o444) -> None:
+        """A text attribute: its value and the newline every sysfs read ends with."""
+        self.file(path, f"{value}\n", mode)
+
+    def wo(self, path: str) -> None:
+        """A write-only attribute: an empty file kernfs refuses to open for reading."""
+        self.file(path, b"", 0o200)
+
+    def unreadable_attr(self, path: str, mode: int, err: int) -> None:
+        """An attribute whose read fails with err (e.g. EIO) on the real kernel."""
+        self.file(path, b"", mode)
+        self.unreadable[path] = err
+
+    def link(self, path: str, target: str) -> None:
+        os.symlink(kernfs_link_target(path, target), self.base + path)
+
+    # -- shared shapes -------------------------------------------------------------------
+    def device(
+        self,
+        path: str,
+        subsystem: str,
+        *,
+        devtype: str | None = None,
+        modalias: str | None = None,
+        driver: str | None = None,
+        devnum: tuple[int, int, str] | None = None,
+        type_files: bool = True,
+        uevent_extra: tuple[str, ...] = (),
+        power: bool = False,
+    ) -> None:
+        """A device directory: uevent, subsystem and driver links, devtype/modalias, dev."""
+        self.dir(path)
+        env: list[str] = []
+        if devnum is not None:
+            major, minor, devname = devnum
+            env += [f"MAJOR={major}", f"MINOR={minor}", f"DEVNAME={devname}"]
+            self.attr(path + "/dev", f"{major}:{minor}")
+        if devtype:
+            env.append(f"DEVTYPE={devtype}")
+            if type_files:
+                self.attr(path + "/devtype", devtype)
+        if driver:
+            env.append("DRIVER=" + driver.rsplit("/", 1)[1])
+            self.link(path + "/driver", driver)
+        if modalias:
+            env.append(f"MODALIAS={modalias}")
+            if type_files:
+                self.attr(path + "/modalias", modalias)
+        env.extend(uevent_extra)
+        self.file(path + "/uevent", "".join(e + "\n" for e in env), 0o644)
+        self.link(path + "/subsystem", subsystem)
+        if power:
+            self.power(path)
+
+    def power(self, path: str) -> None:
+        self.dir(path + "/power")
+        for name, value, mode in _POWER_FILES:
+            self.attr(f"{path}/power/{name}", value, mode)
+        self.unreadable_attr(path + "/power/autosuspend_delay_ms", 0o644, EIO)
+
+    def bus_device(self, bus: str, name: str, path: str, driver: str | None = None) -> None:
+        self.link(f"{_BUS}/{bus}/devices/{name}", path)
+        if driver:
+            self.link(f"{_BUS}/{bus}/drivers/{driver}/{name}", path)
+
+    def driver_dir(
+        self, bus: str, name: str, module: str | None, bind: bool, ids: bool = False
+    ) -> None:
+        d = f"{_BUS}/{bus}/drivers/{name}"
+        self.dir(d)
+        if module:
+            self.dir(f"{_MODULE}/{module}")
+            self.link(d + "/module", f"{_MODULE}/{module}")
+        if bind:
+            self.wo(d + "/bind")
+            self.wo(d + "/unbind")
+        if ids:
+            self.wo(d + "/new_id")
+            self.wo(d + "/remove_id")
+        self.wo(d + "/uevent")
+
+    def bus(self, name: str) -> None:
+        d = f"{_BUS}/{name}"
+        self.dir(d)
+        self.dir(d + "/devices")
+        self.dir(d + "/drivers")
+        self.attr(d + "/drivers_autoprobe", 1, 0o644)
+        self.wo(d + "/drivers_probe")
+        self.wo(d + "/uevent")
+
+    def char_device(self, device_path: str, node: str) -> None:
+        self.char_nodes.append((device_path, node))
+
+    # -- the whole tree ---------------------------------------------------------------------
+    def write(self) -> None:
+        self.buses()
+        self.platform_root()
+        for hb in self.topo.host_bridges:
+            self.host_bridge(hb)
+        self.cxl_root()
+        for port in self.m.ports[1:]:
+            self.cxl_port(port)
+        for dev in self.topo.devices():
+            self.memdev(dev)
+        if self.m.nvdimm_bridge:
+            self.nvdimm_bridge()
+        for ar in self.m.regions:
+            self.region(ar)
+        self.memory()
+        self.nodes()
+        self.dev_nodes()
+
+    # -- buses, drivers, modules --------------------------------------------------------------
+    def buses(self) -> None:
+        for d in (paths.SYS, paths.SYS_DEVICES, _BUS, _CLASS, _MODULE, _PLATFORM):
+            self.dir(d)
+        self.bus("cxl")
+        self.wo(paths.CXL_FLUSH)
+        for name, (module, bind) in _CXL_DRIVERS.items():
+            self.driver_dir("cxl", name, module, bind)
+        self.bus("dax")
+        for name, module in _DAX_DRIVERS.items():
+            if name == "kmem" and not self.m.platform.kmem:
+                continue
+            self.driver_dir("dax", name, module, True, ids=True)
+        self.bus("nd")
+        for name, (module, bind) in _ND_DRIVERS.items():
+            self.driver_dir("nd", name, module, bind)
+        for other in ("platform", "pci", "acpi", "memory", "node", "cpu"):
+            self.dir(f"{_BUS}/{other}")
+            self.dir(f"{_BUS}/{other}/devices")
+            self.dir(f"{_BUS}/{other}/drivers")
+        for cls in ("firmware", "nd", "pci_bus"):
+            self.dir(f"{_CLASS}/{cls}")
+        self.dir(paths.SYS_DEV_CHAR)
+        self.dir(paths.DEV)
+
+    def platform_driver(self, name: str) -> str:
+        d = f"{_BUS}/platform/drivers/{name}"
+        self.dir(d)
+        return d
+
+    def pci_driver(self, name: str) -> str:
+        d = f"{_BUS}/pci/drivers/{name}"
+        self.dir(d)
+        return d
+
+    # -- the platform device the CXL root hangs off, and its ACPI companion ---------------------
+    def platform_root(self) -> None:
+        path = self.m.root_platform
+        name = posixpath.basename(path)
+        if self.m.acpi:
+            driver = self.platform_driver("cxl_acpi")
+            self.device(
+                path,
+                f"{_BUS}/platform",
+                driver=driver,
+                modalias="acpi:ACPI0017:",
+                power=True,
+            )
+            self.attr(path + "/driver_override", "(null)", 0o644)
+            companion = f"{_ACPI_SB}/ACPI0017:00"
+            self.acpi_node(companion, "ACPI0017", "acpi:ACPI0017:", "\\_SB_.CXLM", path)
+            self.attr(companion + "/status", 11)
+            self.link(path + "/firmware_node", companion)
+        else:
+            driver = self.platform_driver("cxl_acpi")
+            self.platform_device(path, driver)
+        self.link(f"{driver}/{name}", path)
+        self.link(f"{_BUS}/platform/devices/{name}", path)
+
+    def acpi_node(self, path: str, hid: str, modalias: str, acpi_path: str, physical: str) -> None:
+        self.dir(path)
+        self.attr(path + "/hid", hid)
+        self.attr(path + "/modalias", modalias)
+        self.attr(path + "/path", acpi_path)
+        self.link(path + "/physical_node", physical)
+        self.link(path + "/subsystem", f"{_BUS}/acpi")
+        self.file(path + "/uevent", f"MODALIAS={modalias}\n", 0o644)
+        self.dir(path + "/power")
+        self.link(f"{_BUS}/acpi/devices/{posixpath.basename(path)}", path)
+
+    def platform_device(self, path: str, driver: str | None) -> None:
+        """A cxl_test mock platform device."""
+        name = posixpath.basename(path)
+        alias = "platform:" + name.rsplit(".", 1)[0]
+        self.device(path, f"{_BUS}/platform", driver=driver, modalias=alias, power=True)
+        self.attr(path + "/driver_override", "(null)", 0o644)
+        self.link(f"{_BUS}/platform/devices/{name}", path)
+        if driver:
+            self.link(f"{driver}/{name}", path)
+
+    # -- host bridges, ports, switches and the devices' host (PCI or platform) -----------------
+    def host_bridge(self, hb: HostBridge) -> None:
+        path = self.m.hb_path[hb.uid]
+        if self.m.acpi:
+            self.dir(path)
+            self.file(path + "/uevent", b"", 0o644)
+            self.attr(path + "/waiting_for_supplier", 0)
+            self.pci_bus(path, hb.segment, hb.bus)
+            index = self.topo.host_bridges.index(hb)
+            companion = f"{_ACPI_SB}/ACPI0016:{index:02x}"
+            alias = "acpi:ACPI0016:PNP0A08:PNP0A03:"
+            self.acpi_node(companion, "ACPI0016", alias, hb.acpi_path, path)
+            self.attr(companion + "/uid", hb.uid)
+            self.link(path + "/firmware_node", companion)
+        else:
+            self.platform_device(path, None)
+            # The mock host bridges stand in for their own ACPI companions.
+            self.link(path + ("/firmware_node" if hb.rch else "/physical_node"), path)
+        if hb.device is not None:
+            self.device_host(hb.device, hb)
+        for rp in hb.root_ports:
+            self.port_host(rp, hb, _PCI_ROOT_PORT)
+
+    def pci_bus(self, device_path: str, segment: int, bus: int) -> None:
+        d = f"{device_path}/pci_bus/{segment:04x}:{bus:02x}"
+        self.dir(device_path + "/pci_bus")
+        self.dir(d)
+        cpus = list(range(self.m.platform.cpus))
+        self.attr(d + "/cpuaffinity", cpumask(cpus, self.m.platform.cpus))
+        self.attr(d + "/cpulistaffinity", nodelist(cpus))
+        self.link(d + "/device", device_path)
+        self.wo(d + "/rescan")
+        self.link(d + "/subsystem", f"{_CLASS}/pci_bus")
+        self.file(d + "/uevent", b"", 0o644)
+
+    def pci_function(
+        self,
+        path: str,
+        ident: tuple,
+        numa_node: int,
+        bridge: tuple[int, int, int] | None = None,
+    ) -> None:
+        """A PCI function: its identity, driver and (for bridges) its secondary bus."""
+        vendor, device, sub_vendor, sub_device, cls, rev, driver = ident
+        bdf = posixpath.basename(path)
+        alias = (
+            f"pci:v{vendor:08X}d{device:08X}sv{sub_vendor:08X}sd{sub_device:08X}"
+            f"bc{cls >> 16:02X}sc{(cls >> 8) & 0xFF:02X}i{cls & 0xFF:02X}"
+        )
+        drv = self.pci_driver(driver)
+        self.device(
+            path,
+            f"{_BUS}/pci",
+            driver=drv,
+            type_files=False,
+            uevent_extra=(
+                f"PCI_CLASS={cls:X}",
+                f"PCI_ID={vendor:04X}:{device:04X}",
+                f"PCI_SUBSYS_ID={sub_vendor:04X}:{sub_device:04X}",
+                f"PCI_SLOT_NAME={bdf}",
+                f"MODALIAS={alias}",
+            ),
+        )
+        self.attr(path + "/modalias", alias)
+        self.attr(path + "/vendor", f"0x{vendor:04x}")
+        self.attr(path + "/device", f"0x{device:04x}")
+        self.attr(path + "/subsystem_vendor", f"0x{sub_vendor:04x}")
+        self.attr(path + "/subsystem_device", f"0x{sub_device:04x}")
+        self.attr(path + "/class", f"0x{cls:06x}")
+        self.attr(path + "/revision", f"0x{rev:02x}")
+        self.attr(path + "/numa_node", numa_node, 0o644)
+        self.attr(path + "/enable", 1, 0o644)
+        self.attr(path + "/driver_override", "(null)", 0o644)
+        cpus = list(range(self.m.platform.cpus)) if numa_node < 0 else self.m.node_cpus(numa_node)
+        self.attr(path + "/local_cpus", cpumask(cpus, self.m.platform.cpus))
+        self.attr(path + "/local_cpulist", nodelist(cpus))
+        if bridge is not None:
+            segment, secondary, subordinate = bridge
+            self.attr(path + "/secondary_bus_number", secondary)
+            self.attr(path + "/subordinate_bus_number", subordinate)
+            self.pci_bus(path, segment, secondary)
+        self.link(f"{drv}/{bdf}", path)
+        self.link(f"{_BUS}/pci/devices/{bdf}", path)
+
+    def port_host(self, port: Port, hb: HostBridge, ident: tuple) -> None:
+        path = self.m.host_path[id(port)]
+        if self.m.acpi:
+            self.pci_function(
+                path, ident, -1, (hb.segment, port.secondary_bus, port.subordinate_bus)
+            )
+        else:
+            self.platform_device(path, None)
+        if port.device is not None:
+            self.device_host(port.device, hb)
+        if port.switch is not None:
+            sw = port.switch
+            sw_path = self.m.host_path[id(sw)]
+            if self.m.acpi:
+                self.pci_function(
+                    sw_path, _PCI_USP, -1, (hb.segment, sw.secondary_bus, sw.subordinate_bus)
+                )
+            else:
+                self.platform_device(sw_path, None)
+            for p in sw.ports:
+                self.port_host(p, hb, _PCI_DSP)
+
+    def device_host(self, dev: Device, hb: HostBridge) -> None:
+        path = self.m.host_path[id(dev)]
+        if self.m.acpi:
+            self.pci_function(path, _PCI_TYPE3, dev.numa_node)
+        else:
+            self.platform_device(path, self.platform_driver("cxl_mock_mem"))
+
+    # -- CXL objects ------------------------------------------------------------------------------
+    def cxl_object(
+        self, path: str, name: str, devtype: str, modalias: str, driver: str | None
+    ) -> None:
+        drv = f"{paths.CXL_DRIVERS}/{driver}" if driver else None
+        self.device(path, paths.CXL_BUS, devtype=devtype, modalias=modalias, driver=drv)
+        self.bus_device("cxl", name, path, driver)
+
+    def cxl_root(self) -> None:
+        root = self.m.root
+        self.cxl_object(root.path, "root0", "cxl_port", "cxl:t4", None)
+        self.attr(root.path + "/decoders_committed", 0)
+        self.link(root.path + "/uport", root.uport)
+        for uid, target in root.dports:
+            self.link(f"{root.path}/dport{uid}", target)
+        for dec, w in zip(self.m.root_decoders, self.topo.windows, strict=True):
+            self.root_decoder(dec, w)
+
+    def root_decoder(self, dec: _Decoder, w: Window) -> None:
+        self.cxl_object(dec.path, dec.name, "cxl_decoder_root", "cxl:t0", None)
+        self.decoder_common(dec)
+        self.attr(dec.path + "/cap_pmem", int(w.pmem))
+        self.attr(dec.path + "/cap_ram", int(w.ram))
+        self.attr(dec.path + "/cap_type2", int(w.type2))
+        self.attr(dec.path + "/cap_type3", int(w.type3))
+        self.attr(dec.path + "/target_list", dec.target_list)
+        self.attr(dec.path + "/qos_class", w.qos_class)
+        next_region = f"region{self.m.region_ids[w.index]}"
+        if w.type3 and w.pmem:
+            self.attr(dec.path + "/create_pmem_region", next_region, 0o644)
+        if w.type3 and w.ram:
+            self.attr(dec.path + "/create_ram_region", next_region, 0o644)
+        if w.type3 and (w.pmem or w.ram):
+            self.wo(dec.path + "/delete_region")
+
+    def decoder_common(self, dec: _Decoder) -> None:
+        self.attr(dec.path + "/start", _hex(dec.start), 0o400)
+        self.attr(dec.path + "/size", _hex(dec.size))
+        self.attr(dec.path + "/locked", int(dec.locked))
+        self.attr(dec.path + "/interleave_ways", dec.ways)
+        self.attr(dec.path + "/interleave_granularity", dec.granularity)
+
+    def cxl_port(self, port: _CxlPort) -> None:
+        self.cxl_object(port.path, port.name, "cxl_port", "cxl:t3", "cxl_port")
+        committed = sum(d.committed for d in port.decoders)
+        self.attr(port.path + "/decoders_committed", committed)
+        self.link(port.path + "/uport", port.uport)
+        if port.parent_dport is not None:
+            self.link(port.path + "/parent_dport", port.parent_dport)
+        for number, target in port.dports:
+            self.link(f"{port.path}/dport{number}", target)
+        if port.cdat is not None:
+            self.file(port.path + "/CDAT", port.cdat, 0o400)
+        for dec in port.decoders:
+            if dec.kind == "endpoint":
+                self.endpoint_decoder(dec)
+            else:
+                self.switch_decoder(dec)
+
+    def switch_decoder(self, dec: _Decoder) -> None:
+        self.cxl_object(dec.path, dec.name, "cxl_decoder_switch", "cxl:t0", None)
+        self.decoder_common(dec)
+        self.attr(dec.path + "/target_type", "expander")
+        self.attr(dec.path + "/target_list", dec.target_list)
+        self.attr(dec.path + "/region", dec.region)
+
+    def endpoint_decoder(self, dec: _Decoder) -> None:
+        self.cxl_object(dec.path, dec.name, "cxl_decoder_endpoint", "cxl:t0", None)
+        self.decoder_common(dec)
+        self.attr(dec.path + "/target_type", "expander")
+        self.attr(dec.path + "/region", dec.region)
+        self.attr(dec.path + "/mode", dec.mode, 0o644)
+        self.attr(dec.path + "/dpa_size", _pa(dec.dpa_size), 0o644)
+        self.attr(dec.path + "/dpa_resource", _hex(dec.dpa_resource))
+
+    def memdev(self, dev: Device) -> None:
+        m = self.m
+        name = f"mem{dev.memdev}"
+        path = m.memdev_path[dev.name]
+        major = m.platform.memdev_major
+        self.device(
+            path,
+            paths.CXL_BUS,
+            devtype="cxl_memdev",
+            modalias="cxl:t5",
+            driver=f"{paths.CXL_DRIVERS}/cxl_mem",
+            devnum=(major, dev.memdev, f"cxl/{name}"),
+            type_files=False,
+        )
+        self.bus_device("cxl", name, path, "cxl_mem")
+        self.char_device(path, f"{paths.DEV_CXL}/{name}")
+        self.attr(path + "/serial", _hex(dev.serial))
+        self.attr(path + "/firmware_version", dev.firmware_version)
+        self.attr(path + "/payload_max", dev.payload_max)
+        self.attr(path + "/label_storage_size", dev.label_storage_size)
+        self.attr(path + "/numa_node", dev.numa_node)
+        for part, size in (("ram", dev.ram), ("pmem", dev.pmem)):
+            self.dir(f"{path}/{part}")
+            self.attr(f"{path}/{part}/size", _hex(size))
+            if dev.qos_class is not None:
+                self.attr(f"{path}/{part}/qos_class", dev.qos_class)
+        self.dir(path + "/security")
+        self.attr(path + "/security/state", "disabled")
+        if dev.sanitize:
+            self.wo(path + "/security/sanitize")
+        if dev.secure_erase:
+            self.wo(path + "/security/erase")
+        if dev.poison:
+            self.wo(path + "/trigger_poison_list")
+        if dev.firmware_update:
+            self.firmware_upload(path, name)
+        if dev.name in m.nmem_of:
+            pmem = f"{path}/pmem{dev.memdev}"
+            self.cxl_object(pmem, f"pmem{dev.memdev}", "cxl_nvdimm", "cxl:t2", "cxl_nvdimm")
+
+    def firmware_upload(self, memdev_path: str, name: str) -> None:
+        """The firmware-loader class device a memdev with FW update support carries."""
+        self.dir(memdev_path + "/firmware")
+        path = f"{memdev_path}/firmware/{name}"
+        self.device(
+            path,
+            f"{_CLASS}/firmware",
+            uevent_extra=(f"FIRMWARE={name}", "TIMEOUT=60", "ASYNC=0"),
+            power=True,
+        )
+        self.wo(path + "/cancel")
+        self.file(path + "/data", b"", 0o644)
+        self.link(path + "/device", memdev_path)
+        self.file(path + "/error", b"", 0o444)
+        self.attr(path + "/loading", 0, 0o644)
+        self.attr(path + "/remaining_size", 0)
+        self.attr(path + "/status", "idle")
+        self.link(f"{_CLASS}/firmware/{name}", path)
+
+    # -- libnvdimm: the bridge, its bus and one nmem per pmem-capable memdev -------------------
+    def nvdimm_bridge(self) -> None:
+        m = self.m
+        bridge = m.root.path + "/nvdimm-bridge0"
+        self.cxl_object(
+            bridge, "nvdimm-bridge0", "cxl_nvdimm_bridge", "cxl:t1", "cxl_nvdimm_bridge"
+        )
+        ndbus = bridge + "/ndbus0"
+        self.device(
+            ndbus,
+            f"{_BUS}/nd",
+            modalias="nd:t0",
+            driver=f"{_BUS}/nd/drivers/nd_bus",
+            type_files=False,
+        )
+        self.bus_device("nd", "ndbus0", ndbus, "nd_bus")
+        self.attr(ndbus + "/commands", "")
+        self.attr(ndbus + "/provider", "CXL")
+        self.attr(ndbus + "/wait_probe", 1)
+        self.dir(ndbus + "/firmware")
+        self.dir(ndbus + "/nd")
+        ctl = ndbus + "/nd/ndctl0"
+        self.device(ctl, f"{_CLASS}/nd", devnum=(m.platform.ndctl_major, 0, "ndctl0"))
+        self.link(ctl + "/device", ndbus)
+        self.link(f"{_CLASS}/nd/ndctl0", ctl)
+        self.char_device(ctl, paths.DEV + "/ndctl0")
+        for dev in sorted(m.nmem_of, key=m.nmem_of.get):
+            self.nmem(ndbus, self.topo.device(dev), m.nmem_of[dev])
+
+    def nmem(self, ndbus: str, dev: Device, n: int) -> None:
+        path = f"{ndbus}/nmem{n}"
+        self.device(
+            path,
+            f"{_BUS}/nd",
+            devtype="nvdimm",
+            modalias="nd:t1",
+            driver=f"{_BUS}/nd/drivers/nvdimm",
+            devnum=(self.m.platform.nmem_major, n, f"nmem{n}"),
+        )
+        self.bus_device("nd", f"nmem{n}", path, "nvdimm")
+        self.char_device(path, f"{paths.DEV}/nmem{n}")
+        self.attr(path + "/available_slots", nd_label_slots(dev.label_storage_size))
+        self.attr(path + "/commands", "get_size get_data set_data ")
+        self.dir(path + "/cxl")
+        self.attr(path + "/cxl/id", dev.serial)
+        self.attr(path + "/cxl/provider", f"pmem{dev.memdev}")
+        self.dir(path + "/firmware")
+        self.attr(path + "/flags", "label ")
+        self.attr(path + "/frozen", 0)
+        self.attr(path + "/security", "disabled", 0o644)
+        self.attr(path + "/state", "idle")
+
+    # -- firmware-committed regions, their dax region and device --------------------------------
+    def region(self, ar: _AutoRegion) -> None:
+        r = ar.region
+        path = ar.path
+        self.cxl_object(path, ar.name, "cxl_region", "cxl:t6", "cxl_region")
+        self.dir(path + "/access0")
+        self.dir(path + "/access1")
+        self.attr(path + "/commit", 1, 0o644)
+        self.attr(path + "/interleave_granularity", r.granularity, 0o644)
+        self.attr(path + "/interleave_ways", r.ways, 0o644)
+        self.attr(path + "/mode", r.mode)
+        self.attr(path + "/resource", _hex(r.start))
+        self.attr(path + "/size", _hex(r.size), 0o644)
+        self.attr(path + "/uuid", "")
+        for i, target in enumerate(ar.targets):
+            self.attr(f"{path}/target{i}", target, 0o644)
+        if ar.dax_minor is not None:
+            self.dax_region(ar)
+
+    def dax_region(self, ar: _AutoRegion) -> None:
+        m = self.m
+        n = ar.id
+        path = f"{ar.path}/dax_region{n}"
+        self.cxl_object(path, f"dax_region{n}", "cxl_dax_region", "cxl:t8", "cxl_dax_region")
+        group = path + "/dax_region"
+        self.dir(group)
+        self.attr(group + "/id", n)
+        self.attr(group + "/size", ar.region.size)
+        self.attr(group + "/align", DAX_ALIGN, 0o400)
+        self.attr(group + "/available_size", 0)
+        self.attr(group + "/create", "", 0o644)
+        self.attr(group + "/seed", "")
+        self.wo(group + "/delete")
+        name = f"dax{n}.0"
+        dax = f"{path}/{name}"
+        driver = "kmem" if m.platform.kmem else None
+        self.device(
+            dax,
+            paths.DAX_BUS,
+            modalias="dax:t0",
+            driver=f"{paths.DAX_DRIVERS}/kmem" if driver else None,
+            devnum=(m.platform.dax_major, ar.dax_minor, name),
+            power=True,
+        )
+        self.bus_device("dax", name, dax, driver)
+        self.char_device(dax, f"{paths.DEV}/{name}")
+        start, size = ar.region.start, ar.region.size
+        self.attr(dax + "/align", DAX_ALIGN, 0o644)
+        self.wo(dax + "/mapping")
+        self.attr(dax + "/memmap_on_memory", 1, 0o644)
+        self.attr(dax + "/numa_node", -1)
+        self.attr(dax + "/resource", _hex(start), 0o400)
+        self.attr(dax + "/size", size, 0o644)
+        self.attr(dax + "/target_node", ar.window.node)
+        mapping = dax + "/mapping0"
+        self.dir(mapping)
+        self.attr(mapping + "/start", _hex(start), 0o400)
+        self.attr(mapping + "/end", _hex(start + size - 1), 0o400)
+        self.attr(mapping + "/page_offset", _hex(0), 0o400)
+        self.file(mapping + "/uevent", b"", 0o644)
+        self.power(mapping)
+
+    # -- memory blocks and NUMA nodes ----------------------------------------------------------
+    def memory(self) -> None:
+        p = self.m.platform
+        top = paths.MEMORY
+        self.dir(paths.SYS_DEVICES + "/system")
+        self.dir(top)
+        self.attr(top + "/auto_online_blocks", p.auto_online, 0o644)
+        self.attr(top + "/block_size_bytes", f"{p.memory_block_size:x}")
+        self.attr(top + "/crash_hotplug", 0)
+        self.wo(top + "/hard_offline_page")
+        self.wo(top + "/soft_offline_page")
+        self.file(top + "/uevent", b"", 0o644)
+        self.power(top)
+        for block in self.m.blocks:
+            self.memory_block(block)
+
+    def memory_block(self, b: _Block) -> None:
+        path = f"{paths.MEMORY}/memory{b.index}"
+        self.dir(path)
+        self.attr(path + "/online", int(b.online), 0o644)
+        self.attr(path + "/phys_device", 0)
+        self.attr(path + "/phys_index", f"{b.index:08x}")
+        self.attr(path + "/removable", 1)
+        self.attr(path + "/state", "online" if b.online else "offline", 0o644)
+        self.attr(path + "/valid_zones", b.zones)
+        self.file(path + "/uevent", b"", 0o644)
+        self.link(path + "/subsystem", f"{_BUS}/memory")
+        self.link(f"{path}/node{b.node}", f"{paths.NODE}/node{b.node}")
+        self.power(path)
+
+    def nodes(self) -> None:
+        m = self.m
+        top = paths.NODE
+        self.dir(top)
+        online = sorted(m.online_nodes)
+        with_memory = sorted({b.node for b in m.blocks if b.online})
+        normal = sorted(
+            {b.node for b in m.blocks if b.online and b.zones in ("Normal", "none", "DMA32")}
+        )
+        cpus_nodes = sorted({n for n in range(m.platform.numa_nodes) if m.node_cpus(n)})
+        self.attr(top + "/has_cpu", nodelist(cpus_nodes))
+        self.attr(top + "/has_generic_initiator", "")
+        self.attr(top + "/has_memory", nodelist(with_memory))
+        self.attr(top + "/has_normal_memory", nodelist(normal))
+        self.attr(top + "/online", nodelist(online))
+        self.attr(top + "/possible", nodelist(list(range(m.possible_nodes))))
+        self.file(top + "/uevent", b"", 0o644)
+        self.power(top)
+        self.dir(_CPU)
+        for cpu in range(m.platform.cpus):
+            self.dir(f"{_CPU}/cpu{cpu}")
+        for node in online:
+            self.node(node, online)
+
+    def node(self, node: int, online: list[int]) -> None:
+        m = self.m
+        path = f"{paths.NODE}/node{node}"
+        self.dir(path)
+        self.wo(path + "/compact")
+        cpus = m.node_cpus(node)
+        for cpu in cpus:
+            self.link(f"{path}/cpu{cpu}", f"{_CPU}/cpu{cpu}")
+        self.attr(path + "/cpulist", nodelist(cpus))
+        self.attr(path + "/cpumap", cpumask(cpus, m.platform.cpus))
+        self.attr(path + "/distance", " ".join("10" if n == node else "20" for n in online))
+        hp = path + "/hugepages"
+        self.dir(hp)
+        for size_kb, demote in (("1048576kB", True), ("2048kB", False)):
+            d = f"{hp}/hugepages-{size_kb}"
+            self.dir(d)
+            if demote:
+                self.wo(d + "/demote")
+                self.attr(d + "/demote_size", "2048kB", 0o644)
+            self.attr(d + "/free_hugepages", 0)
+            self.attr(d + "/nr_hugepages", 0, 0o644)
+            self.attr(d + "/surplus_hugepages", 0)
+        blocks = [b for b in m.blocks if b.node == node]
+        total_kb = sum(m.platform.memory_block_size for b in blocks if b.online) // 1024
+        self.attr(path + "/meminfo", _meminfo(node, total_kb).rstrip("\n"))
+        for b in blocks:
+            self.link(f"{path}/memory{b.index}", f"{paths.MEMORY}/memory{b.index}")
+        mf = path + "/memory_failure"
+        self.dir(mf)
+        for name in ("delayed", "failed", "ignored", "recovered", "total"):
+            self.attr(f"{mf}/{name}", 0)
+        self.attr(path + "/numastat", _numastat().rstrip("\n"))
+        self.attr(path + "/vmstat", _vmstat(total_kb // 4).rstrip("\n"))
+        self.file(path + "/uevent", b"", 0o644)
+        self.link(path + "/subsystem", f"{_BUS}/node")
+        self.power(path)
+        self.dir(path + "/x86")
+
+    # -- /dev nodes and their sys/dev/char links ------------------------------------------------
+    def dev_nodes(self) -> None:
+        self.dir(paths.DEV_CXL)
+        for device_path, node in self.char_nodes:
+            devnodes.add_char_device(self.base, device_path, node)
+
+
+def _meminfo(node: int, total_kb: int) -> str:
+    fields = [("MemTotal", total_kb), ("MemFree", total_kb), ("MemUsed", 0)]
+    fields += [
+        (k, 0)
+        for k in (
+            "SwapCached Active Inactive Active(anon) Inactive(anon) Active(file) Inactive(file) "
+            "Unevictable Mlocked Dirty Writeback FilePages Mapped AnonPages Shmem KernelStack "
+            "PageTables SecPageTables NFS_Unstable Bounce WritebackTmp KReclaimable Slab "
+            "SReclaimable SUnreclaim AnonHugePages ShmemHugePages ShmemPmdMapped FileHugePages "
+            "FilePmdMapped Unaccepted"
+        ).split()
+    ]
+    lines = [f"Node {node} {k + ':':<15}{v:>8} kB" for k, v in fields]
+    hugepages = ("HugePages_Total", "HugePages_Free", "HugePages_Surp")
+    lines += [f"Node {node} {k + ':':<15}{0:>6}" for k in hugepages]
+    return "\n".join(lines) + "\n"
+
+
+def _numastat() -> str:
+    keys = ("numa_hit", "numa_miss", "numa_foreign", "interleave_hit", "local_node", "other_node")
+    return "".join(f"{k} 0\n" for k in keys)
+
+
+def _vmstat(free_pages: int) -> str:
+    keys = (
+        "nr_zone_inactive_anon nr_zone_active_anon nr_zone_inactive_file nr_zone_active_file "
+        "nr_zone_unevictable nr_zone_write_pending nr_mlock nr_bounce nr_zspages nr_free_cma "
+        "nr_unaccepted numa_hit numa_miss numa_foreign numa_interleave numa_local numa_other "
+        "nr_inactive_anon nr_active_anon nr_inactive_file nr_active_file nr_unevictable "
+        "nr_slab_reclaimable nr_slab_unreclaimable nr_isolated_anon nr_isolated_file"
+    ).split()
+    return f"nr_free_pages {free_pages}\n" + "".join(f"{k} 0\n" for k in keys)
+
+
+# ---------------------------------------------------------------------------
+# Entry point
+# ---------------------------------------------------------------------------
+
+
+def _fixture_meta(topo: Topology, model: _Model) -> dict:
+    """What the emulator needs later that sysfs does not show (docs/fixtures.md)."""
+    p = topo.platform
+    return {
+        "format": FORMAT_VERSION,
+        "fixture": topo.name,
+        "params": dict(topo.params),
+        "kernel": "6.12",
+        "platform": {
+            "kind": p.kind,
+            "boot_ram": p.boot_ram,
+            "soft_reserved": p.soft_reserved,
+            "kmem": p.kmem,
+            "numa_nodes": p.numa_nodes,
+        },
+        "majors": {
+            "cxl_memdev": p.memdev_major,
+            "nmem": p.nmem_major,
+            "ndctl": p.ndctl_major,
+            "dax": p.dax_major,
+        },
+        "memregion": {
+            "allocated": sorted(model.allocated_ids),
+            "next": min(set(range(len(model.allocated_ids) + 1)) - model.allocated_ids),
+        },
+        "windows": {f"decoder0.{w.index}": {"node": w.node} for w in topo.windows},
+        "memdevs": {
+            f"mem{d.memdev}": {"serial": d.serial, "ram": d.ram, "pmem": d.pmem}
+            for d in sorted(topo.devices(), key=lambda d: d.memdev)
+        },
+        "next": {
+            "nmem": len(model.nmem_of),
+            "dax_minor": model.next_dax_minor,
+        },
+    }
+
+
+def build_tree(topology: Topology, dest: str) -> None:
+    """Write the simulated system for `topology` into dest (new or empty)."""
+    dest = os.path.abspath(dest)
+    if os.path.isdir(dest) and os.listdir(dest):
+        raise FileExistsError(f"{dest}: not empty")
+    os.makedirs(dest, exist_ok=True)
+    model = _Model(topology)
+    writer = _Writer(dest, model)
+    # Files get exactly the modes sysfs gives them.
+    old_umask = os.umask(0)
+    try:
+        writer.write()
+    finally:
+        os.umask(old_umask)
+    meta = os.path.join(dest, META_DIR)
+    os.makedirs(meta, exist_ok=True)
+    with open(os.path.join(meta, UNREADABLE_FILE), "w") as f:
+        json.dump(writer.unreadable, f, indent=0, sort_keys=True)
+    with open(os.path.join(meta, FIXTURE_FILE), "w") as f:
+        json.dump(_fixture_meta(topology, model), f, indent=1)
