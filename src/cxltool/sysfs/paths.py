@@ -43,3 +43,9 @@ def dirname(path: str) -> str:
 def strip_devices(path: str) -> str:
     """A device path without the leading /sys/devices (daxctl's region `path`)."""
     return path[len(SYS_DEVICES):] if path.startswith(SYS_DEVICES + "/") else path
+
+# Mount table, read to find where debugfs (and with it the CXL debugfs dir) is.
+PROC_MOUNTS = "/proc/mounts"
+
+# libdaxctl reads a dax device's start here when `resource` is unreadable.
+PROC_IOMEM = "/proc/iomem"
