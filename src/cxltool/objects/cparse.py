@@ -26,7 +26,11 @@ def _scan(text: str, base: int) -> tuple[bool, int, int, int]:
     if i < n and text[i] in "+-":
         sign = -1 if text[i] == "-" else 1
         i += 1
-    if base in (0, 16) and text[i : i + 2].lower() == "0x" and _digit(text[i + 2 : i + 3], 16):
+    if (
+        base in (0, 16)
+        and text[i : i + 2].lower() == "0x"
+        and _digit(text[i + 2 : i + 3], 16) is not None
+    ):
         i += 2
         base = 16
     elif base == 0:
