@@ -475,6 +475,26 @@ def test_class_model_device_counts_as_enabled(tmp_path):
     assert "state" not in regions[0]["devices"][0]
 
 
+def test_as_a_user_root_only_attributes_are_missing(captured, monkeypatch):
+    # Region align, dax resource and mappings are 0400: a user's daxctl lists
+    # without them, and without block counts (the resource is unknown).
+    tree = captured("a-debian", "ram-sysram-online")
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    rc, out, err = daxctl(tree, "-RDM")
+    assert (rc, err) == (0, "")
+    region = json.loads(out)[0]
+    assert "align" not in region
+    assert region["devices"] == [
+        {
+            "chardev": "dax0.0",
+            "size": 268435456,
+            "target_node": 1,
+            "align": 2097152,
+            "mode": "system-ram",
+        }
+    ]
+
+
 # -- reading ------------------------------------------------------------------------------
 def test_each_attribute_is_read_once(two_mappings, monkeypatch):
     from cxltool.sysfs.root import Root

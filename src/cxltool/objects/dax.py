@@ -255,6 +255,8 @@ class DaxDevice:
     def _bus_model_error(self) -> str | None:
         """None when the device lives on the dax bus, else why not (may be "")."""
         root = self.root
+        # The node's device number is not a sysfs attribute, so this looks at
+        # the node itself, where the root keeps it.
         node = root.host(self.node_path)
         try:
             st = os.lstat(node)
@@ -558,7 +560,8 @@ class _MemoryWalk:
 
 # -- helpers -----------------------------------------------------------------
 def _node_exists(root: Root, node_path: str) -> bool:
-    # stat(), not lstat(): a link to a node will do.
+    # stat(), not lstat(): a link to a node will do. Root.exists() would
+    # accept a dangling link, which libdaxctl does not.
     try:
         os.stat(root.host(node_path))
     except OSError:
