@@ -53,8 +53,32 @@ def _digit(ch: str, base: int) -> int | None:
     return d if 0 <= d < base else None
 
 
+_HEX = frozenset("0123456789abcdefABCDEF")
+
+
+def _plain(text: str, base: int) -> int | None:
+    """The value of a whole-string number in the forms sysfs prints, else None."""
+    # Most attributes are plain decimal or 0x-hex; those need no C emulation.
+    if not text.isascii():
+        return None
+    if text.isdigit() and base in (0, 10) and (text[0] != "0" or len(text) == 1 or base == 10):
+        return int(text)
+    if (
+        base in (0, 16)
+        and len(text) > 2
+        and text[0] == "0"
+        and text[1] in "xX"
+        and _HEX.issuperset(text[2:])
+    ):
+        return int(text[2:], 16)
+    return None
+
+
 def strtoull_end(text: str, base: int = 0) -> tuple[int, int]:
     """strtoull(): the value and the index of the first unparsed character."""
+    value = _plain(text, base)
+    if value is not None and value <= ULLONG_MAX:
+        return value, len(text)
     seen, sign, value, end = _scan(text, base)
     if not seen:
         return 0, 0
@@ -93,7 +117,10 @@ def scan_int(text: str, prefix: str = "") -> int | None:
     """sscanf(text, "<prefix>%d"): the int after a literal prefix, or None."""
     if not text.startswith(prefix):
         return None
-    seen, sign, value, _ = _scan(text[len(prefix) :], 10)
+    rest = text[len(prefix) :]
+    if rest.isascii() and rest.isdigit():
+        return to_int32(min(_LONG_MAX, int(rest)))
+    seen, sign, value, _ = _scan(rest, 10)
     if not seen:
         return None
     return to_int32(max(_LONG_MIN, min(_LONG_MAX, sign * value)))
