@@ -517,20 +517,20 @@ def test_each_attribute_is_read_once(two_mappings, monkeypatch):
 
 def test_thousands_of_blocks_and_devices(tmp_path):
     t = Tree(str(tmp_path))
-    t.region(size=1024 * BLOCK)
-    devices = 256
+    devices = 128
+    t.region(size=devices * 32 * BLOCK)
     for i in range(devices):
-        t.device(f"dax0.{i}", [(BASE + i * 16 * BLOCK, 16 * BLOCK)], driver="kmem")
-    t.memory(1, BASE, devices * 16, [("online", "Movable")])
+        t.device(f"dax0.{i}", [(BASE + i * 32 * BLOCK, 32 * BLOCK)], driver="kmem")
+    t.memory(1, BASE, devices * 32, [("online", "Movable")])
     started = time.perf_counter()
     devs = listed(str(tmp_path))
     elapsed = time.perf_counter() - started
     assert len(devs) == devices
     assert {(d["online_memblocks"], d["total_memblocks"], d["movable"]) for d in devs} == {
-        (16, 16, True)
+        (32, 32, True)
     }
     # A walk of the node per device and question (daxctl's way) would read
-    # the 4096 blocks' files 3 * 256 times.
+    # the 4096 blocks' files 3 * 128 times.
     assert elapsed < 10
 
 
