@@ -115,3 +115,79 @@ def test_recorded_cxl_list(step, label, restored_tree):
     version = VERSION[step.tool_version]
     newer_keys = {k for k, added in KEYS_ADDED_IN.items() if added > version}
     assert _normalized(out, newer_keys) == _normalized(step.stdout, MAILBOX_KEYS)
+
+
+# The same steps again with the mailbox data the devices reported in that run: the
+# `-vvv` listing of a state shows each memdev's mailbox objects (in bytes), and a
+# tree given them as `.cxltool/mailbox/memN.json` must then print the mailbox-backed
+# steps (-H/-I/-A/-F, -vvv) exactly as recorded, with nothing removed but (a).
+def _mailbox_records(stdout: str) -> dict[str, dict]:
+    found: dict[str, dict] = {}
+
+    def visit(value) -> None:
+        if isinstance(value, dict):
+            if isinstance(value.get("memdev"), str) and "host" in value:
+                record = {k: v for k, v in value.items() if k in MAILBOX_KEYS}
+                if record:
+                    found.setdefault(value["memdev"], record)
+            for v in value.values():
+                visit(v)
+        elif isinstance(value, list):
+            for v in value:
+                visit(v)
+
+    visit(json.loads(stdout))
+    return found
+
+
+def _uses_mailbox(step) -> bool:
+    for word in step.argv[2:]:
+        if word.startswith("-") and not word.startswith("--"):
+            if any(ch in "HIAF" for ch in word[1:]) or word.count("v") >= 3:
+                return True
+    return False
+
+
+def _mailbox_cases():
+    for run in RUNS:
+        steps = list_steps(run, "cxl")
+        records = {
+            label: _mailbox_records(step.stdout)
+            for step, label in steps
+            if step.argv[2:] == ("-vvv",) and step.rc == 0
+        }
+        for step, label in steps:
+            if records.get(label) and _uses_mailbox(step) and step.rc == 0:
+                yield pytest.param(
+                    step, label, records[label],
+                    id=f"{run}-{step.index}-{label}-{'_'.join(step.argv[2:])}",
+                )
+
+
+@pytest.fixture(scope="session")
+def mailbox_tree(tmp_path_factory):
+    trees: dict[tuple[str, str], str] = {}
+
+    def get(run: str, label: str, records: dict[str, dict]) -> str:
+        key = (run, label)
+        if key not in trees:
+            dest = tmp_path_factory.mktemp(f"{run}-{label}-mailbox")
+            restore(load_capture(capture_file(run, label)), str(dest))
+            box = dest / ".cxltool" / "mailbox"
+            box.mkdir()
+            for name, record in records.items():
+                (box / f"{name}.json").write_text(json.dumps(record))
+            trees[key] = str(dest)
+        return trees[key]
+
+    return get
+
+
+@pytest.mark.parametrize("step,label,records", list(_mailbox_cases()))
+def test_recorded_cxl_list_with_mailbox_data(step, label, records, mailbox_tree):
+    root = mailbox_tree(step.run, label, records)
+    rc, out, err = run_cxltool(root, list(step.argv))
+    assert (rc, err) == (step.rc, step.stderr)
+    version = VERSION[step.tool_version]
+    newer_keys = {k for k, added in KEYS_ADDED_IN.items() if added > version}
+    assert _normalized(out, newer_keys) == step.stdout
