@@ -149,8 +149,11 @@ class _Walk:
     def run(self) -> list:
         p, f = self.p, self.f
         b = self.buckets
+        # ndctl enumerates memdevs first whatever is listed; doing the same keeps
+        # enumeration errors in its order on stderr.
+        memdevs = self.system.memdevs
         if p.memdevs and p.idle:
-            for m in self.system.memdevs:
+            for m in memdevs:
                 if m.enabled:
                     continue
                 if f.memdev(m) and f.memdev_by_decoder(m) and f.memdev_by_port(m):
