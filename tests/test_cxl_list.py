@@ -338,3 +338,38 @@ def test_same_as_ndctl_76(label, tmp_path):
         ours = run_cxltool(str(tmp_path), argv)
         text = jsonc.dumps(_strip(json.loads(ours[1]))) if ours[1] else ""
         assert (ours[0], text, ours[2]) == (rc, out, err), " ".join(argv)
+
+
+# -- with a CXL debugfs directory (real systems with debugfs mounted) --------------------
+def test_debugfs_keys(tree, tmp_path):
+    from cxltool.objects.cxl import CxlSystem
+    from cxltool.ops.cxl_list import ListParams, apply_defaults, list_topology
+    from cxltool.sysfs import open_root, paths
+
+    restore(load_capture(capture_file("c-v81", "ram-devdax")), str(tmp_path))
+    debugfs = paths.SYS + "/kernel/debug/cxl"
+    os.makedirs(f"{tmp_path}{debugfs}/mem1")
+    os.makedirs(f"{tmp_path}{debugfs}/0000:0e:01.0")
+    (tmp_path / debugfs.lstrip("/") / "einj_types").write_text(
+        "0x00008000 Mem Correctable\n0x00001000 Cache Correctable\n"
+    )
+    (tmp_path / debugfs.lstrip("/") / "mem1" / "inject_poison").write_text("")
+    (tmp_path / debugfs.lstrip("/") / "0000:0e:01.0" / "einj_inject").write_text("")
+
+    system = CxlSystem(open_root(str(tmp_path)))
+    assert system.debugfs is None  # a simulated system has no debugfs
+    system.__dict__["debugfs"] = debugfs  # as found through /proc/mounts on a real one
+    params = ListParams(buses=True, ports=True, memdevs=True, endpoints=True,
+                        targets=True, memdev_filter="mem1")
+    apply_defaults(params)
+    out = list_topology(system, params)
+    bus = out[0]
+    assert list(bus)[:5] == ["bus", "provider", "injectable_protocol_errors", "nr_dports",
+                             "dports"]
+    assert bus["injectable_protocol_errors"] == ["mem-correctable", "cache-correctable"]
+    assert bus["dports"][0]["protocol_injectable"] is False
+    port2 = bus["ports:root0"][0]["ports:port1"][0]
+    assert port2["dports"] == [{"dport": "0000:0e:01.0", "id": 1, "protocol_injectable": True}]
+    memdev = port2["endpoints:port2"][0]["memdev"]
+    assert list(memdev)[-2:] == ["firmware_version", "poison_injectable"]
+    assert memdev["poison_injectable"] is True
