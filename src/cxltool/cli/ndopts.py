@@ -135,6 +135,15 @@ def _one_option_usage(cmd: Command, opt: Opt) -> str:
     return usage_header(cmd.usage) + opt.usage_line() + "\n"
 
 
+def _usage_for_word(cmd: Command, word: str) -> str:
+    # For a bad long option ndctl shows the header and the first option whose
+    # name begins the word the user typed (none for an ambiguous prefix).
+    for o in cmd.options:
+        if o.long and word.startswith(o.long):
+            return _one_option_usage(cmd, o)
+    return usage_header(cmd.usage)
+
+
 def _set_value(cmd: Command, opt: Opt, value: str, values: Parsed, as_short: bool) -> None:
     if opt.kind == "int":
         try:
@@ -214,23 +223,21 @@ def _parse_long(argv: list[str], i: int, body: str, cmd: Command, values: Parsed
     opt, negated = _find_long(name, cmd, body)
     if negated:
         if eq:
-            raise UsageExit(
-                USAGE_EXIT, error_line(f"option `{opt.long}' takes no value") + cmd.full_usage()
-            )
+            text = error_line(f"option `{opt.long}' takes no value")
+            raise UsageExit(USAGE_EXIT, text + _usage_for_word(cmd, body))
         values[opt.key] = _initial(opt)
         return i
     if not opt.takes_value:
         if eq:
-            raise UsageExit(
-                USAGE_EXIT, error_line(f"option `{opt.long}' takes no value") + cmd.full_usage()
-            )
+            text = error_line(f"option `{opt.long}' takes no value")
+            raise UsageExit(USAGE_EXIT, text + _usage_for_word(cmd, body))
         _switch_on(opt, values)
         return i
     if not eq:
         if i >= len(argv):
             raise UsageExit(
                 USAGE_EXIT,
-                error_line(f"option `{opt.long}' requires a value") + _one_option_usage(cmd, opt),
+                error_line(f"option `{opt.long}' requires a value") + _usage_for_word(cmd, body),
             )
         value, i = argv[i], i + 1
     _set_value(cmd, opt, value, values, as_short=False)
@@ -258,5 +265,5 @@ def _find_long(name: str, cmd: Command, body: str | None = None) -> tuple[Opt, b
     if len(matches) > 1:
         first, second = matches[0].long, matches[1].long
         text = f"Ambiguous option: {body or name} (could be --{first} or --{second})"
-        raise UsageExit(USAGE_EXIT, error_line(text) + cmd.full_usage())
+        raise UsageExit(USAGE_EXIT, error_line(text) + usage_header(cmd.usage))
     raise UsageExit(USAGE_EXIT, error_line(f"unknown option `{name}'") + cmd.full_usage())

@@ -58,7 +58,7 @@ def command_module(tool: Tool, name: str):
 def help_text(tool: Tool, name: str) -> str | None:
     """A command's usage block, for `--help` (ndctl would open its man page)."""
     mod = command_module(tool, name)
-    return mod.COMMAND.full_usage().lstrip("\n") if mod else None
+    return mod.COMMAND.full_usage().lstrip("\n ") if mod else None
 
 
 def run(tool: Tool, argv: list[str], ctx: Context) -> int:
