@@ -488,7 +488,7 @@ class Port:
     @cached_property
     def decoders_committed(self) -> int:
         v = self.system.read_opt(self.path + "/decoders_committed")
-        return strtoull(v) & UINT_MAX if v is not None else 0
+        return to_int32(strtoull(v)) if v is not None else 0
 
     @cached_property
     def _listing(self) -> list[str]:
