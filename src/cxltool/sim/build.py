@@ -141,14 +141,13 @@ def kernfs_link_target(link: str, target: str) -> str:
     kernfs climbs from the link's directory until it reaches an ancestor of the
     target's parent, then descends; so a link to an ancestor reads `../../x`, not `..`.
     """
-    linkdir = posixpath.dirname(link)
-    tparent = posixpath.dirname(target)
-    base, ups = linkdir, 0
-    while not (tparent == base or tparent.startswith(base + "/") or base == "/"):
-        base = posixpath.dirname(base)
+    base = link[: link.rfind("/")]
+    tparent = target[: target.rfind("/")] + "/"
+    ups = 0
+    while base and not tparent.startswith(base + "/"):
+        base = base[: base.rfind("/")]
         ups += 1
-    rest = target[len(base) :].lstrip("/")
-    return "../" * ups + rest
+    return "../" * ups + target[len(base) + 1 :]
 
 
 def _cdat_table(structures: list[bytes]) -> bytes:
@@ -347,8 +346,9 @@ class _Model:
             self._port_decoders(port, hb.hdm_decoders)
             self.port_by_key[port.key] = port
         # Switch ports and endpoints appear as each memdev probes.
+        hbs = {hb.uid: hb for hb in self.topo.host_bridges}
         for dev in self.devices:
-            hb = self.topo.host_bridge(dev.host_bridge)
+            hb = hbs[dev.host_bridge]
             if hb.rch:
                 parent, parent_dport = self.root, self.hb_path[hb.uid]
             else:
@@ -602,24 +602,17 @@ class _Writer:
         self.topo = model.topo
         self.unreadable: dict[str, int] = {}
         self.char_nodes: list[tuple[str, str]] = []  # (device dir, /dev node)
+        # The tree is planned first and written in one pass afterwards.
+        self.dirs: list[str] = []
+        self.files: list[tuple[str, bytes, int]] = []
+        self.links: list[tuple[str, str]] = []
 
     # -- primitives -------------------------------------------------------------------
     def dir(self, path: str) -> None:
-        try:
-            os.mkdir(self.base + path)
-        except FileExistsError:
-            pass
-        except FileNotFoundError:
-            os.makedirs(self.base + path, exist_ok=True)
+        self.dirs.append(path)
 
     def file(self, path: str, data: str | bytes = b"", mode: int = 0o444) -> None:
-        raw = data.encode() if isinstance(data, str) else data
-        fd = os.open(self.base + path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-        try:
-            if raw:
-                os.write(fd, raw)
-        finally:
-            os.close(fd)
+        self.files.append((path, data.encode() if isinstance(data, str) else data, mode))
 
     def attr(self, path: str, value: object, mode: int = 0o444) -> None:
         """A text attribute: its value and the newline every sysfs read ends with."""
@@ -635,7 +628,28 @@ class _Writer:
         self.unreadable[path] = err
 
     def link(self, path: str, target: str) -> None:
-        os.symlink(kernfs_link_target(path, target), self.base + path)
+        self.links.append((path, kernfs_link_target(path, target)))
+
+    def apply(self) -> None:
+        """Create what was planned: directories (parents first), then files and links."""
+        base = self.base
+        for path in self.dirs:
+            try:
+                os.mkdir(base + path)
+            except FileExistsError:
+                pass
+            except FileNotFoundError:
+                os.makedirs(base + path, exist_ok=True)
+        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
+        for path, data, mode in self.files:
+            fd = os.open(base + path, flags, mode)
+            try:
+                if data:
+                    os.write(fd, data)
+            finally:
+                os.close(fd)
+        for path, text in self.links:
+            os.symlink(text, base + path)
 
     # -- shared shapes -------------------------------------------------------------------
     def device(
@@ -731,6 +745,7 @@ class _Writer:
             self.region(ar)
         self.memory()
         self.nodes()
+        self.apply()
         self.dev_nodes()
 
     # -- buses, drivers, modules --------------------------------------------------------------
@@ -1086,8 +1101,9 @@ class _Writer:
         self.link(ctl + "/device", ndbus)
         self.link(f"{_CLASS}/nd/ndctl0", ctl)
         self.char_device(ctl, paths.DEV + "/ndctl0")
-        for dev in sorted(m.nmem_of, key=m.nmem_of.get):
-            self.nmem(ndbus, self.topo.device(dev), m.nmem_of[dev])
+        by_name = {d.name: d for d in m.devices}
+        for name in sorted(m.nmem_of, key=m.nmem_of.get):
+            self.nmem(ndbus, by_name[name], m.nmem_of[name])
 
     def nmem(self, ndbus: str, dev: Device, n: int) -> None:
         path = f"{ndbus}/nmem{n}"
@@ -1268,7 +1284,7 @@ class _Writer:
 
     # -- /dev nodes and their sys/dev/char links ------------------------------------------------
     def dev_nodes(self) -> None:
-        self.dir(paths.DEV_CXL)
+        os.makedirs(self.base + paths.DEV_CXL, exist_ok=True)
         for device_path, node in self.char_nodes:
             devnodes.add_char_device(self.base, device_path, node)
 
