@@ -82,6 +82,34 @@ def _ancestry_names(host_path: str) -> list[str]:
     return [c for c in rest.split("/") if c]
 
 
+class _PrefixSet:
+    """Paths from a lazy source, asked whether one of them begins a given path.
+
+    The source is consumed only as far as needed, in ndctl's search order: a
+    memdev is usually found behind the first decoders searched (root decoders
+    target every host bridge), so endpoint decoders are rarely read at all.
+    """
+
+    def __init__(self, source) -> None:
+        self._source = source
+        self._paths: set[str] = set()
+        self._lengths: set[int] = set()
+
+    def _known(self, path: str) -> bool:
+        return any(path[:n] in self._paths for n in self._lengths)
+
+    def has_prefix_of(self, path: str) -> bool:
+        if self._known(path):
+            return True
+        for found in self._source:
+            if found not in self._paths:
+                self._paths.add(found)
+                self._lengths.add(len(found))
+            if path.startswith(found):
+                return True
+        return False
+
+
 class Filters:
     """The filters of one `cxl list` run over one system."""
 
@@ -187,21 +215,20 @@ class Filters:
                 yield from port.endpoints
 
     @cached_property
-    def _decoder_target_paths(self) -> tuple[set[str], list[int]]:
-        found = set()
-        for port in self._all_ports(self.system.buses):
-            for d in port.decoders:
-                if self.decoder(d):
-                    found.update(t.match_path for t in d.targets)
-        return found, sorted({len(p) for p in found})
+    def _decoder_targets(self) -> _PrefixSet:
+        def paths():
+            for port in self._all_ports(self.system.buses):
+                for d in port.decoders:
+                    if self.decoder(d):
+                        yield from (t.match_path for t in d.targets)
+
+        return _PrefixSet(paths())
 
     def memdev_by_decoder(self, m: Memdev) -> bool:
         """Some decoder matching -d has a target leading to the memdev."""
         if self.decoder_words is None:
             return True
-        found, lengths = self._decoder_target_paths
-        host = m.host_path
-        return any(host[:n] in found for n in lengths)
+        return self._decoder_targets.has_prefix_of(m.host_path)
 
     @cached_property
     def _ancestor_hosts(self) -> set[str]:
