@@ -17,7 +17,6 @@ from __future__ import annotations
 import errno as _errno
 import json
 import os
-from functools import cached_property
 
 from cxltool.objects.cparse import (
     UINT_MAX,
@@ -45,6 +44,29 @@ _PROTOCOL_ERRORS = {
     0x10000: "mem-uncorrectable",
     0x20000: "mem-fatal",
 }
+
+
+class cached_property:  # noqa: N801 - used like functools.cached_property
+    """A value computed on first access and then kept in the instance.
+
+    functools.cached_property takes a lock on every first access (Python 3.11);
+    a listing computes tens of thousands of these, and objects are not shared
+    between threads, so this one does without.
+    """
+
+    def __init__(self, fn) -> None:
+        self.fn = fn
+        self.name = fn.__name__
+        self.__doc__ = fn.__doc__
+
+    def __set_name__(self, owner, name: str) -> None:
+        self.name = name
+
+    def __get__(self, obj, owner=None):
+        if obj is None:
+            return self
+        value = obj.__dict__[self.name] = self.fn(obj)
+        return value
 
 
 def _basename(path: str) -> str:
