@@ -95,9 +95,7 @@ def test_same_paths_links_modes_and_contents(built):
             return path.rsplit("/", 1)[1] in captured_blocks
         return under(path, tops) or shallow_under(path, shallow)
 
-    want = {
-        p: normalize_capture_entry(e) for p, e in capture["entries"].items() if in_scope(p)
-    }
+    want = {p: normalize_capture_entry(e) for p, e in capture["entries"].items() if in_scope(p)}
     got = {p: e for p, e in tree_entries(dest, tops, shallow).items() if in_scope(p)}
     assert len(want) > 300
     missing = sorted(set(want) - set(got))

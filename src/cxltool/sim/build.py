@@ -635,11 +635,11 @@ class _Writer:
         base = self.base
         for path in self.dirs:
             try:
-                os.mkdir(base + path)
+                os.mkdir(base + path, 0o755)
             except FileExistsError:
                 pass
             except FileNotFoundError:
-                os.makedirs(base + path, exist_ok=True)
+                _makedirs(base + path)
         flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
         for path, data, mode in self.files:
             fd = os.open(base + path, flags, mode)
@@ -772,6 +772,7 @@ class _Writer:
             self.dir(f"{_CLASS}/{cls}")
         self.dir(paths.SYS_DEV_CHAR)
         self.dir(paths.DEV)
+        self.dir(paths.DEV_CXL)
 
     def platform_driver(self, name: str) -> str:
         d = f"{_BUS}/platform/drivers/{name}"
@@ -801,11 +802,10 @@ class _Writer:
             self.acpi_node(companion, "ACPI0017", "acpi:ACPI0017:", "\\_SB_.CXLM", path)
             self.attr(companion + "/status", 11)
             self.link(path + "/firmware_node", companion)
+            self.link(f"{driver}/{name}", path)
+            self.link(f"{_BUS}/platform/devices/{name}", path)
         else:
-            driver = self.platform_driver("cxl_acpi")
-            self.platform_device(path, driver)
-        self.link(f"{driver}/{name}", path)
-        self.link(f"{_BUS}/platform/devices/{name}", path)
+            self.platform_device(path, self.platform_driver("cxl_acpi"))
 
     def acpi_node(self, path: str, hid: str, modalias: str, acpi_path: str, physical: str) -> None:
         self.dir(path)
@@ -1284,9 +1284,19 @@ class _Writer:
 
     # -- /dev nodes and their sys/dev/char links ------------------------------------------------
     def dev_nodes(self) -> None:
-        os.makedirs(self.base + paths.DEV_CXL, exist_ok=True)
         for device_path, node in self.char_nodes:
             devnodes.add_char_device(self.base, device_path, node)
+
+
+def _makedirs(host: str) -> None:
+    """mkdir -p with mode 0755 on every level (os.makedirs leaves parents to the umask)."""
+    parent = os.path.dirname(host)
+    if not os.path.isdir(parent):
+        _makedirs(parent)
+    try:
+        os.mkdir(host, 0o755)
+    except FileExistsError:
+        pass
 
 
 def _meminfo(node: int, total_kb: int) -> str:
