@@ -31,8 +31,10 @@ def test_name_hash_stays_in_kernfs_range():
 def sim_root(fs):
     fs.create_dir("/t/.cxltool")
     fs.create_file("/t/sys/bus/cxl/devices/mem0/serial", contents="0x1\n")
-    fs.create_file("/t/sys/bus/cxl/flush", st_mode=0o100200)
-    fs.create_file("/t/sys/devices/x/start", contents="0x0\n", st_mode=0o100400)
+    fs.create_file("/t/sys/bus/cxl/flush")
+    os.chmod("/t/sys/bus/cxl/flush", 0o200)
+    fs.create_file("/t/sys/devices/x/start", contents="0x0\n")
+    os.chmod("/t/sys/devices/x/start", 0o400)
     fs.create_file("/t/sys/devices/x/size", contents="junk\n")
     fs.create_file("/t/.cxltool/unreadable.json", contents=json.dumps({"/sys/devices/x/size": 6}))
     for n in ("dport0", "dport1", "dport2", "dport3"):

@@ -7,31 +7,16 @@ Debian bookworm's ndctl links).
 
 from __future__ import annotations
 
+from json.encoder import encode_basestring
 from typing import Any
-
-_ESCAPES = {
-    '"': '\\"',
-    "\\": "\\\\",
-    "/": "\\/",
-    "\b": "\\b",
-    "\f": "\\f",
-    "\n": "\\n",
-    "\r": "\\r",
-    "\t": "\\t",
-}
 
 
 def _string(s: str) -> str:
-    out = []
-    for ch in s:
-        esc = _ESCAPES.get(ch)
-        if esc is not None:
-            out.append(esc)
-        elif ch < " " or ch == "\x7f":
-            out.append(f"\\u{ord(ch):04x}")
-        else:
-            out.append(ch)
-    return '"' + "".join(out) + '"'
+    # The standard encoder escapes what json-c escapes (quotes, backslash,
+    # \b \f \n \r \t, other control characters as \u00XX, non-ASCII kept);
+    # json-c also escapes the slash.
+    text = encode_basestring(s)
+    return text.replace("/", "\\/") if "/" in text else text
 
 
 def _value(v: Any, level: int, out: list[str]) -> None:

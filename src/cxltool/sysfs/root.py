@@ -45,12 +45,21 @@ class Root:
     def read(self, path: str) -> str:
         """An attribute's value with its one trailing newline removed."""
         try:
-            with open(self.base + path, "rb") as f:
-                data = f.read(4096)
+            fd = os.open(self.base + path, os.O_RDONLY)
         except OSError as e:
             raise SysfsError(e.errno or errno.EIO, path) from None
+        try:
+            self._check_readable(fd, path)
+            data = os.read(fd, 4096)
+        except OSError as e:
+            raise SysfsError(e.errno or errno.EIO, path) from None
+        finally:
+            os.close(fd)
         text = data.decode(errors="replace")
         return text[:-1] if text.endswith("\n") else text
+
+    def _check_readable(self, fd: int, path: str) -> None:
+        """Refuse what the kernel would refuse to read (the real kernel does it itself)."""
 
     def read_opt(self, path: str) -> str | None:
         """The value, or None where the attribute is missing or unreadable."""
@@ -158,14 +167,10 @@ class SimulatedRoot(Root):
                 self._unreadable = {}
         return self._unreadable
 
-    def read(self, path: str) -> str:
+    def _check_readable(self, fd: int, path: str) -> None:
         # kernfs refuses to open an attribute for reading when it has no show()
         # (mode 0200), and 0400 attributes are root's alone.
-        host = self.base + path
-        try:
-            st = os.stat(host)
-        except OSError as e:
-            raise SysfsError(e.errno or errno.EIO, path) from None
+        st = os.fstat(fd)
         if stat.S_ISREG(st.st_mode):
             m = stat.S_IMODE(st.st_mode)
             if not m & 0o444 or (not m & 0o044 and os.geteuid() != 0):
@@ -173,7 +178,6 @@ class SimulatedRoot(Root):
             err = self._read_errors().get(path)
             if err:
                 raise SysfsError(err, path)
-        return super().read(path)
 
     def write(self, path: str, value: str) -> None:
         # Imported here so that reading a tree never loads the emulator.
