@@ -27,19 +27,26 @@ def test_name_hash_stays_in_kernfs_range():
         assert 2 <= name_hash(name) < 0x7FFFFFFF
 
 
+def _file(path, text="", mode=0o444):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as f:
+        f.write(text)
+    os.chmod(path, mode)
+
+
 @pytest.fixture
-def sim_root(fs):
-    fs.create_dir("/t/.cxltool")
-    fs.create_file("/t/sys/bus/cxl/devices/mem0/serial", contents="0x1\n")
-    fs.create_file("/t/sys/bus/cxl/flush")
-    os.chmod("/t/sys/bus/cxl/flush", 0o200)
-    fs.create_file("/t/sys/devices/x/start", contents="0x0\n")
-    os.chmod("/t/sys/devices/x/start", 0o400)
-    fs.create_file("/t/sys/devices/x/size", contents="junk\n")
-    fs.create_file("/t/.cxltool/unreadable.json", contents=json.dumps({"/sys/devices/x/size": 6}))
+def sim_root(tmp_path):
+    # A real directory: file modes matter here.
+    t = str(tmp_path)
+    os.makedirs(t + "/.cxltool")
+    _file(t + "/sys/bus/cxl/devices/mem0/serial", "0x1\n")
+    _file(t + "/sys/bus/cxl/flush", mode=0o200)
+    _file(t + "/sys/devices/x/start", "0x0\n", mode=0o400)
+    _file(t + "/sys/devices/x/size", "junk\n")
+    _file(t + "/.cxltool/unreadable.json", json.dumps({"/sys/devices/x/size": 6}))
     for n in ("dport0", "dport1", "dport2", "dport3"):
-        fs.create_dir(f"/t/sys/devices/p/{n}")
-    return open_root("/t")
+        os.makedirs(f"{t}/sys/devices/p/{n}")
+    return open_root(t)
 
 
 def test_simulated_root_is_detected_and_reads_strip_one_newline(sim_root):
