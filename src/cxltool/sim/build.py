@@ -1311,9 +1311,9 @@ def _meminfo(node: int, total_kb: int) -> str:
             "FilePmdMapped Unaccepted"
         ).split()
     ]
-    lines = [f"Node {node} {k + ':':<15}{v:>8} kB" for k, v in fields]
+    lines = [f"Node {node} {k + ':':<16}{v:>8} kB" for k, v in fields]
     hugepages = ("HugePages_Total", "HugePages_Free", "HugePages_Surp")
-    lines += [f"Node {node} {k + ':':<15}{0:>6}" for k in hugepages]
+    lines += [f"Node {node} {k + ':':<16}{0:>6}" for k in hugepages]
     return "\n".join(lines) + "\n"
 
 
