@@ -582,11 +582,6 @@ def test_usage_errors(recreated, args, stderr):
     assert daxctl(recreated, *args) == (129, "", stderr)
 
 
-@pytest.mark.xfail(
-    reason="cli/ndopts.py prints the whole usage here; daxctl prints only the"
-    " header and the first option whose name prefixes the word",
-    strict=False,
-)
 @pytest.mark.parametrize(
     ("args", "stderr"),
     [
