@@ -58,6 +58,8 @@ bus = 0x20
 
 
 def write(fs, text: str, name: str = "/fx/test.toml") -> str:
+    if fs.exists(name):
+        fs.remove(name)
     fs.create_file(name, contents=textwrap.dedent(text))
     return name
 
@@ -559,3 +561,63 @@ def test_find_line():
     assert find_line(text, "a[1].b[0].c.missing") == 12
     assert find_line(text, "a[1]") == 9
     assert find_line(text, "nothing") is None
+
+
+SWITCHED = """\
+[[host_bridges]]
+bus = 0x0c
+  [[host_bridges.windows]]
+  base = 0x490000000
+  size = "4G"
+  granularity = 4096
+  [[host_bridges.root_ports]]
+  port = 0
+    [[host_bridges.root_ports.switch.ports]]
+    port = 0
+    device = { name = "a0", serial = 1, ram = "256M" }
+    [[host_bridges.root_ports.switch.ports]]
+    port = 1
+    device = { name = "a1", serial = 2, ram = "256M" }
+  [[host_bridges.root_ports]]
+  port = 1
+    [[host_bridges.root_ports.switch.ports]]
+    port = 0
+    device = { name = "b0", serial = 3, ram = "256M" }
+    [[host_bridges.root_ports.switch.ports]]
+    port = 1
+    device = { name = "b1", serial = 4, ram = "256M" }
+  [[host_bridges.root_ports]]
+  port = 2
+  device = { name = "c", serial = 5, ram = "256M" }
+
+[[regions]]
+window = 0
+devices = {devices}
+size = "1G"
+"""
+
+
+def test_four_way_region_through_two_switches(fs):
+    topo = load_fixture(write(fs, SWITCHED.replace("{devices}", '["a0", "b0", "a1", "b1"]')))
+    assert topo.regions[0].ways == 4
+
+
+def test_region_positions_follow_the_interleave_order(fs):
+    err = error_of(fs, SWITCHED.replace("{devices}", '["a0", "a1", "b0", "b1"]'))
+    assert err.key == "regions[0].devices[1]"
+    assert "must be 2 apart" in err.reason
+
+
+def test_region_devices_at_one_depth(fs):
+    text = SWITCHED.replace("{devices}", '["a0", "c"]').replace('size = "1G"', 'size = "512M"')
+    err = error_of(fs, text)
+    assert err.key == "regions[0].devices"
+    assert "same depth" in err.reason
+
+
+def test_generate_template_errors(fs):
+    err = error_of(fs, '[generate]\nhost_bridges = 1\n[generate.device]\nram = "lots"\n')
+    assert err.key == "generate.device.ram"
+    assert err.line == 4
+    err = error_of(fs, "[generate]\n[generate.device]\nserial = 5\n")
+    assert err.key == "generate.device.serial"

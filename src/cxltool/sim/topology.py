@@ -809,12 +809,18 @@ class _Parser:
             raise t.error(
                 "root_ports", f"a host bridge would need {need} PCI bus numbers; at most 256"
             )
-        dev_size = parse_size(dev_tmpl.get("ram", 0)) + parse_size(dev_tmpl.get("pmem", 0))
+        try:
+            dev_size = parse_size(dev_tmpl.get("ram", 0)) + parse_size(dev_tmpl.get("pmem", 0))
+        except ValueError as e:
+            raise tmpl.error("ram", str(e)) from None
         win_size = win_tmpl.pop("size", None)
         if win_size is None:
             win_size = -(-dev_size * nrp * ndev // CXL_ALIGN) * CXL_ALIGN
         else:
-            win_size = parse_size(win_size)
+            try:
+                win_size = parse_size(win_size)
+            except ValueError as e:
+                raise wtmpl.error("size", str(e)) from None
         serial = serial_base
         segment, bus = 0, 0x0C
         hbs = []
@@ -1301,7 +1307,11 @@ class _RegionChecker:
     def check_levels(self, region: Region, win: Window, t: _Table) -> None:
         # Below the host bridges, position p picks its dport at each level by the
         # next mixed-radix digit of p; dports are numbered by first use.
-        for level, stride, groups in region_levels(self.topo, region):
+        depths = {len(self.devices[n].route) for n in region.devices}
+        if len(depths) > 1:
+            raise t.error("devices", "the devices of a region must sit at the same depth")
+        for _level, stride, groups in region_levels(self.topo, region):
+            level_ways: dict[int, str] = {}
             for port_key, members in groups.items():
                 order: list[int] = []
                 for _pos, dport in members:
@@ -1312,6 +1322,7 @@ class _RegionChecker:
                     raise t.error(
                         "devices", f"{ways} ports used below {port_key}; must be 1, 2, 4 or 8"
                     )
+                level_ways.setdefault(ways, port_key)
                 for pos, dport in members:
                     if order.index(dport) != (pos // stride) % ways:
                         raise self.ctx.error(
@@ -1320,7 +1331,9 @@ class _RegionChecker:
                             "(interleave order: positions that share a port must be "
                             f"{stride * ways} apart)",
                         )
-            del level
+            if len(level_ways) > 1:
+                keys = " and ".join(level_ways.values())
+                raise t.error("devices", f"{keys} would interleave over different numbers of ports")
 
     def check_decoder_counts(self, regions: list[Region]) -> None:
         use: dict[str, list[Region]] = {}
@@ -1460,7 +1473,7 @@ def builtin_fixtures() -> list[tuple[str, str]]:
 
 
 def _is_path(spec: str) -> bool:
-    return os.sep in spec or spec.endswith(".toml") or os.path.exists(spec)
+    return os.sep in spec or spec.endswith(".toml") or os.path.isfile(spec)
 
 
 def load_fixture(path_or_name: str, params: dict[str, int] | None = None) -> Topology:
