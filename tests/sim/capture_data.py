@@ -15,7 +15,6 @@ import os
 import stat
 
 CAPTURES = os.path.join(os.path.dirname(os.path.dirname(__file__)), "data", "captures")
-SYS = "/" + "sys"  # kernel paths are spelled out here; this is test data, not the tool
 
 
 def capture_file(run: str, state: str = "before") -> str:

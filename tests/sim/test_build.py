@@ -381,7 +381,7 @@ def test_formats():
 
 
 def test_kernfs_link_targets():
-    sysfs = "/" + "sys"
+    sysfs = paths.SYS
     assert (
         kernfs_link_target(
             sysfs + "/devices/platform/ACPI0017:00/root0/uport",

@@ -21,8 +21,8 @@ import pytest
 
 from cxltool.sim.build import build_tree
 from cxltool.sim.topology import load_fixture
+from cxltool.sysfs.paths import SYS
 from tests.sim.capture_data import (
-    SYS,
     load_capture,
     normalize_capture_entry,
     shallow_under,
