@@ -15,6 +15,7 @@ Timings are printed, never asserted.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import shutil
 import statistics
@@ -84,12 +85,11 @@ def scale(devices: int, runs: int) -> None:
     if reason:
         print(f"scale comparison skipped: {reason}")
         return
-    side = 1
-    while side * side * side < devices:
-        side += 1
-    hb = rp = side
-    per_port = max(1, devices // (hb * rp))
-    params = [f"host_bridges={hb}", f"root_ports={rp}", f"devices={per_port}"]
+    # One device per root port, host bridges x root ports as square as it gets.
+    hb = max(1, math.isqrt(devices))
+    rp = max(1, devices // hb)
+    per_port = 1
+    params = [f"host_bridges={hb}", f"root_ports={rp}", f"devices_per_port={per_port}"]
     tree = _tree("scale", params)
     count = hb * rp * per_port
     ours = [sys.executable, "-m", "cxltool", "--root", "/", "cxl"]
