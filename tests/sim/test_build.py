@@ -5,8 +5,10 @@ from __future__ import annotations
 import errno
 import json
 import os
+import shutil
 import stat
 import struct
+import tempfile
 import time
 
 import pytest
@@ -427,8 +429,15 @@ def test_scale_builds_a_hundred_quickly(tmp_path):
     not os.environ.get("CXLTOOL_SCALE_TEST"), reason="set CXLTOOL_SCALE_TEST=1 (builds 4096)"
 )
 def test_scale_builds_4096_memdevs_under_a_minute(tmp_path):
-    params = {"host_bridges": 64, "root_ports": 64, "devices_per_port": 1}
-    started = time.monotonic()
-    dest = build(tmp_path, "scale", params)
-    assert time.monotonic() - started < 60
-    assert len(os.listdir(dest + paths.DEV_CXL)) == 4096
+    # On a shared disk the time is the disk's; tmpfs measures the builder itself.
+    shm = paths.DEV + "/shm"
+    base = tempfile.mkdtemp(dir=shm) if os.path.isdir(shm) else str(tmp_path)
+    try:
+        params = {"host_bridges": 64, "root_ports": 64, "devices_per_port": 1}
+        started = time.monotonic()
+        dest = os.path.join(base, "root")
+        build_tree(load_fixture("scale", params), dest)
+        assert time.monotonic() - started < 60
+        assert len(os.listdir(dest + paths.DEV_CXL)) == 4096
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
