@@ -1115,7 +1115,7 @@ class _Resolver:
         uids = {hb.uid for hb in hbs}
         out: list[Window] = []
         next_node = self.platform.numa_nodes
-        boot = _boot_ranges(self.platform)
+        boot = boot_ram_ranges(self.platform)
         for h in self.raw_hbs:
             for w in h["windows"]:
                 t = w["t"]
@@ -1187,15 +1187,12 @@ def _platform_hosts(hb: HostBridge) -> list[tuple[str, str]]:
     return out
 
 
-def _boot_ranges(p: Platform) -> list[tuple[int, int]]:
+def boot_ram_ranges(p: Platform) -> list[tuple[int, int]]:
     """Where boot RAM sits: below 2G, or split around the 32-bit PCI hole (q35 layout)."""
     if p.boot_ram >= 0xB0000000:
         low = 0x80000000
         return [(0, low), (1 << 32, (1 << 32) + p.boot_ram - low)]
     return [(0, p.boot_ram)]
-
-
-boot_ram_ranges = _boot_ranges
 
 
 class _RegionChecker:
