@@ -56,7 +56,7 @@ def fixtures_cmd() -> None:
 @click.argument("dest", type=click.Path(file_okay=False))
 @click.option(
     "-p", "--param", "params", multiple=True, metavar="KEY=N",
-    help="Set a parameter of a parametric fixture (e.g. -p devices=64 for scale).",
+    help="Set a parameter of a parametric fixture (e.g. -p host_bridges=64 for scale).",
 )
 def new_cmd(fixture: str, dest: str, params: tuple[str, ...]) -> None:
     """Build a simulated system from FIXTURE (a built-in name or a .toml file) in DEST."""
