@@ -20,34 +20,46 @@ def _string(s: str) -> str:
 
 
 def _value(v: Any, level: int, out: list[str]) -> None:
-    if isinstance(v, dict):
-        out.append("{\n")
-        first = True
+    # Dispatch on the exact type: listings are hundreds of thousands of values.
+    t = type(v)
+    if t is str:
+        out.append(_string(v))
+    elif t is int:
+        out.append(str(v))
+    elif t is dict:
+        if not v:
+            out.append("{\n" + "  " * level + "}")
+            return
+        inner = "  " * (level + 1)
+        sep = "{\n"
         for k, item in v.items():
-            if not first:
-                out.append(",\n")
-            first = False
-            out.append("  " * (level + 1) + _string(k) + ":")
+            out.append(sep + inner + _string(k) + ":")
             _value(item, level + 1, out)
-        if not first:
-            out.append("\n")
-        out.append("  " * level + "}")
-    elif isinstance(v, list):
-        out.append("[\n")
-        for i, item in enumerate(v):
-            if i:
-                out.append(",\n")
-            out.append("  " * (level + 1))
+            sep = ",\n"
+        out.append("\n" + "  " * level + "}")
+    elif t is list:
+        if not v:
+            out.append("[\n" + "  " * level + "]")
+            return
+        inner = "  " * (level + 1)
+        sep = "[\n"
+        for item in v:
+            out.append(sep + inner)
             _value(item, level + 1, out)
-        if v:
-            out.append("\n")
-        out.append("  " * level + "]")
+            sep = ",\n"
+        out.append("\n" + "  " * level + "]")
+    elif t is bool:
+        out.append("true" if v else "false")
+    elif v is None:
+        out.append("null")
     elif isinstance(v, bool):
         out.append("true" if v else "false")
     elif isinstance(v, str):
         out.append(_string(v))
-    elif v is None:
-        out.append("null")
+    elif isinstance(v, dict):
+        _value(dict(v), level, out)
+    elif isinstance(v, list | tuple):
+        _value(list(v), level, out)
     else:
         out.append(str(v))
 

@@ -114,6 +114,8 @@ class CxlSystem:
 
     def __init__(self, root: Root) -> None:
         self.root = root
+        # Bound once: attribute reads are the hot path of every listing.
+        self.read_opt = root.read_opt
         self.messages: list[str] = []
         self._ports_by_path: dict[str, Port] = {}
 
@@ -123,9 +125,6 @@ class CxlSystem:
 
     def add_failed(self, name: str) -> None:
         self.log_error("__sysfs_device_parse", f"{name}: add_dev() failed")
-
-    def read_opt(self, path: str) -> str | None:
-        return self.root.read_opt(path)
 
     @cached_property
     def _bus_listing(self) -> list[str]:

@@ -17,6 +17,8 @@ from cxltool.sysfs import paths
 from cxltool.sysfs.errors import RootError, SysfsError
 from cxltool.sysfs.kernfs import sort_key
 
+_open, _read, _close, _O_RDONLY = os.open, os.read, os.close, os.O_RDONLY
+
 META_DIR = ".cxltool"
 UNREADABLE_FILE = "unreadable.json"
 
@@ -64,21 +66,26 @@ class Root:
 
     def read_opt(self, path: str) -> str | None:
         """The value, or None where the attribute is missing or unreadable."""
-        # The hot path of every listing: no exception objects for missing files.
+        # The hot path of every listing: no exception objects for missing
+        # files, and as little work per read as the syscalls allow.
         try:
-            fd = os.open(self.base + path, os.O_RDONLY)
+            fd = _open(self.base + path, _O_RDONLY)
         except OSError:
             return None
         try:
             if self.simulated:
                 self._check_readable(fd, path)
-            data = os.read(fd, 4096)
+            data = _read(fd, 4096)
         except (OSError, SysfsError):
+            _close(fd)
             return None
-        finally:
-            os.close(fd)
-        text = data.decode(errors="replace")
-        return text[:-1] if text.endswith("\n") else text
+        _close(fd)
+        if data[-1:] == b"\n":
+            data = data[:-1]
+        try:
+            return data.decode()
+        except UnicodeDecodeError:
+            return data.decode(errors="replace")
 
     def read_bytes(self, path: str) -> bytes:
         try:
