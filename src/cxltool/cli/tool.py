@@ -51,8 +51,16 @@ def _banner(tool: Tool) -> str:
 
 
 def command_module(tool: Tool, name: str):
+    """The module of a command, or None where cxltool lacks it so far."""
     module = tool.commands.get(name)
-    return importlib.import_module(module) if module else None
+    if not module:
+        return None
+    try:
+        return importlib.import_module(module)
+    except ModuleNotFoundError as e:
+        if e.name != module:
+            raise
+        return None
 
 
 def help_text(tool: Tool, name: str) -> str | None:

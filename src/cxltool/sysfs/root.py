@@ -21,6 +21,7 @@ _open, _read, _close, _O_RDONLY = os.open, os.read, os.close, os.O_RDONLY
 
 META_DIR = ".cxltool"
 UNREADABLE_FILE = "unreadable.json"
+JOURNAL_FILE = "journal.json"
 
 
 class Root:
@@ -217,5 +218,12 @@ def open_root(base: str | None = None) -> Root:
     if not os.path.isdir(base + paths.SYS):
         raise RootError(f"{base}: not a system root (no sys/ directory in it)")
     if os.path.isdir(os.path.join(base, META_DIR)):
-        return SimulatedRoot(base)
+        root = SimulatedRoot(base)
+        if os.path.exists(os.path.join(base, META_DIR, JOURNAL_FILE)):
+            # A writer died mid-transaction: finish it before anyone reads.
+            from cxltool.sim.kernel.txn import locked
+
+            with locked(root):
+                pass
+        return root
     return Root(base)

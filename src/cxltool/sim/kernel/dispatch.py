@@ -1,10 +1,11 @@
 """Routes a write on a simulated root to the store handler for that attribute.
 
-Handlers register a pattern of kernel path (with `*` for one path component)
-and a function `(root, path, value) -> None` that validates like the kernel's
-store function, raises SysfsError with the kernel's errno, and applies the
-side effects. Attributes without a handler are reported as not emulated and
-the tree is left unchanged.
+Handlers register a glob pattern of kernel path (the real path, links resolved)
+and a function `(txn, path, value) -> None` that validates like the kernel's
+store function and raises SysfsError with the kernel's errno, or plans the
+side effects on the Transaction `txn` (sim/kernel/txn.py). The plan is applied
+as one transaction under the root's lock; a refused write changes nothing.
+Attributes without a handler are reported as not emulated.
 """
 
 from __future__ import annotations
@@ -13,10 +14,11 @@ import errno
 import fnmatch
 from collections.abc import Callable
 
+from cxltool.sim.kernel.txn import Transaction, locked
 from cxltool.sysfs import SysfsError
 from cxltool.sysfs.root import SimulatedRoot
 
-Handler = Callable[[SimulatedRoot, str, str], None]
+Handler = Callable[[Transaction, str, str], None]
 _HANDLERS: list[tuple[str, Handler]] = []
 
 
@@ -41,16 +43,54 @@ def _resolve(root: SimulatedRoot, path: str) -> str:
     return root.realpath(parent or "/").rstrip("/") + "/" + name
 
 
-def store(root: SimulatedRoot, path: str, value: str) -> None:
-    if not root.exists(path):
-        raise SysfsError(errno.ENOENT, path)
-    real = _resolve(root, path)
-    if root.isdir(real):
-        raise SysfsError(errno.EISDIR, path)
-    if not root.mode(real) & 0o222:
-        raise SysfsError(errno.EACCES, path)
+def _handler_for(real: str) -> Handler | None:
+    _load_handlers()
     for pattern, handler in _HANDLERS:
         if fnmatch.fnmatchcase(real, pattern):
-            handler(root, real, value)
-            return
-    raise NotEmulated(path)
+            return handler
+    return None
+
+
+def _load_handlers() -> None:
+    # Handler modules register themselves on import; import them once, on the
+    # first write, so that listing never pays for the emulator.
+    global _loaded
+    if _loaded:
+        return
+    _loaded = True
+    import importlib
+
+    for name in HANDLER_MODULES:
+        try:
+            importlib.import_module(name)
+        except ModuleNotFoundError as e:
+            # An area not emulated yet: its attributes stay "not emulated".
+            if e.name != name:
+                raise
+
+
+_loaded = False
+# Modules of the emulated kernel, one per area; each registers its stores.
+HANDLER_MODULES: list[str] = [
+    "cxltool.sim.kernel.region",  # root decoder create/delete, regions, targets, commit
+    "cxltool.sim.kernel.decoder",  # endpoint decoder mode and dpa_size
+    "cxltool.sim.kernel.cxl_drivers",  # bind/unbind of cxl_mem, cxl_port, flush
+]
+
+
+def store(root: SimulatedRoot, path: str, value: str) -> None:
+    """Run the kernel's store function for `echo value > path` on a simulated root."""
+    with locked(root):
+        if not root.exists(path):
+            raise SysfsError(errno.ENOENT, path)
+        real = _resolve(root, path)
+        if root.isdir(real):
+            raise SysfsError(errno.EISDIR, path)
+        if not root.mode(real) & 0o222:
+            raise SysfsError(errno.EACCES, path)
+        handler = _handler_for(real)
+        if handler is None:
+            raise NotEmulated(path)
+        txn = Transaction(root)
+        handler(txn, real, value)
+        txn.commit()
