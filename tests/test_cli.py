@@ -21,8 +21,14 @@ def invoke(*args, env=None):
 
 
 def tree_digest(base: str) -> str:
+    """A digest of the system (sys/ and dev/) and the kernel state kept beside it."""
     h = hashlib.sha256()
-    for dirpath, dirnames, filenames in sorted(os.walk(base)):
+    state = os.path.join(base, ".cxltool", "fixture.json")
+    if os.path.exists(state):
+        with open(state, "rb") as f:
+            h.update(f.read())
+    walked = [w for top in ("sys", "dev") for w in os.walk(os.path.join(base, top))]
+    for dirpath, dirnames, filenames in sorted(walked):
         dirnames.sort()
         for name in sorted(filenames):
             path = os.path.join(dirpath, name)
