@@ -16,6 +16,13 @@ import stat
 
 CAPTURES = os.path.join(os.path.dirname(os.path.dirname(__file__)), "data", "captures")
 
+# The c-v81 run probed the two volatile devices in the other order than c-debian, which
+# the qemu-c fixture follows: Topology.with_devices changes give c-v81's numbering.
+C_V81_NUMBERING = {
+    "vmem0": {"memdev": 0, "probe_order": 1},
+    "vmem1": {"memdev": 1, "probe_order": 0},
+}
+
 
 def capture_file(run: str, state: str = "before") -> str:
     return os.path.join(CAPTURES, run, f"sysfs-{state}.json.gz")

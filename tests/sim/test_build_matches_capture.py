@@ -23,6 +23,7 @@ from cxltool.sim.build import build_tree
 from cxltool.sim.topology import load_fixture
 from cxltool.sysfs.paths import SYS
 from tests.sim.capture_data import (
+    C_V81_NUMBERING,
     load_capture,
     normalize_capture_entry,
     shallow_under,
@@ -30,16 +31,13 @@ from tests.sim.capture_data import (
     under,
 )
 
-# The c-v81 run probed the two volatile devices in the other order than c-debian.
-_C_V81 = {"vmem0": {"memdev": 0, "probe_order": 1}, "vmem1": {"memdev": 1, "probe_order": 0}}
-
 RUNS = [
     ("a-debian", "qemu-a", None),
     ("a-v81", "qemu-a", None),
     ("b-debian", "qemu-b", None),
     ("b-v81", "qemu-b", None),
     ("c-debian", "qemu-c", None),
-    ("c-v81", "qemu-c", _C_V81),
+    ("c-v81", "qemu-c", C_V81_NUMBERING),
 ]
 
 # Runtime counters of the guest: present with the same mode, contents not compared.
