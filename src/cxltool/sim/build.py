@@ -37,6 +37,9 @@ from cxltool.sysfs.root import META_DIR, UNREADABLE_FILE
 
 FIXTURE_FILE = "fixture.json"
 FORMAT_VERSION = 1
+# Per memdev, `memN.json`: the device's mailbox answers, which `cxl list -H/-A/-I/-F`
+# shows (read back by objects.cxl.Memdev.mailbox).
+MAILBOX_DIR = "mailbox"
 
 _BUS = paths.SYS + "/bus"
 _CLASS = paths.SYS + "/class"
@@ -1375,6 +1378,18 @@ def _fixture_meta(topo: Topology, model: _Model) -> dict:
     }
 
 
+def _write_mailboxes(meta: str, topo: Topology) -> None:
+    """`memN.json` for every device that answers any mailbox command."""
+    answering = [d for d in topo.devices() if d.mailbox]
+    if not answering:
+        return
+    box = os.path.join(meta, MAILBOX_DIR)
+    os.makedirs(box, exist_ok=True)
+    for dev in answering:
+        with open(os.path.join(box, f"mem{dev.memdev}.json"), "w") as f:
+            json.dump(dev.mailbox_answers(), f, indent=1)
+
+
 def build_tree(topology: Topology, dest: str) -> None:
     """Write the simulated system for `topology` into dest (new or empty)."""
     dest = os.path.abspath(dest)
@@ -1395,3 +1410,4 @@ def build_tree(topology: Topology, dest: str) -> None:
         json.dump(writer.unreadable, f, indent=0, sort_keys=True)
     with open(os.path.join(meta, FIXTURE_FILE), "w") as f:
         json.dump(_fixture_meta(topology, model), f, indent=1)
+    _write_mailboxes(meta, topology)

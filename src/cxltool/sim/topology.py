@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import re
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from importlib import resources
 
@@ -121,11 +122,19 @@ class Device:
     host_bridge: int = 0  # uid of the host bridge above
     route: tuple[int, ...] = ()  # dport ids from the host bridge down to the device
     bus: int | None = None  # PCI bus the device sits on (acpi platforms)
+    # What the device answers through its mailbox, as the objects ndctl prints:
+    # ((command, ((key, value), ...)), ...) in ndctl's key order. A command left out
+    # fails on this device, so ndctl omits its key.
+    mailbox: tuple[tuple[str, tuple[tuple[str, object], ...]], ...] = ()
     key: str = field(default="", compare=False)
 
     @property
     def capacity(self) -> int:
         return self.ram + self.pmem
+
+    def mailbox_answers(self) -> dict[str, dict[str, object]]:
+        """The mailbox answers by command (`health`, `partition_info`, ...)."""
+        return {command: dict(items) for command, items in self.mailbox}
 
 
 @dataclass(frozen=True)
@@ -493,6 +502,365 @@ def _typename(v: object) -> str:
 
 
 # ---------------------------------------------------------------------------
+# Mailbox answers: what `cxl list -H/-A/-I/-F` shows for a device
+# ---------------------------------------------------------------------------
+
+MAILBOX_COMMANDS = ("health", "alert_config", "partition_info", "firmware")
+
+
+@dataclass(frozen=True)
+class _Range:
+    lo: int
+    hi: int
+
+
+# Value kinds of the answer keys besides ranges and choices.
+_BOOL = "bool"
+_SIZE = "size"
+_VERSION = "version"
+_U16 = _Range(0, 0xFFFF)
+_U32 = _Range(0, 0xFFFFFFFF)
+_PERCENT = _Range(0, 100)
+_LEVELS = ("normal", "warning", "critical", "unknown")
+_CORRECTED_LEVELS = ("normal", "warning", "unknown")
+
+_HEALTH_STATUS = ("maintenance_needed", "performance_degraded", "hw_replacement_needed")
+# The device reports one media status; ndctl shows it as one true flag among these.
+_MEDIA_STATUS = (
+    "media_normal",
+    "media_not_ready",
+    "media_persistence_lost",
+    "media_data_lost",
+    "media_powerloss_persistence_loss",
+    "media_shutdown_persistence_loss",
+    "media_persistence_loss_imminent",
+    "media_powerloss_data_loss",
+    "media_shutdown_data_loss",
+    "media_data_loss_imminent",
+)
+# Keys of each answer in ndctl's order, with their value kinds.
+_HEALTH_KEYS: dict[str, object] = {
+    **{name: _BOOL for name in _HEALTH_STATUS + _MEDIA_STATUS},
+    "ext_life_used": _LEVELS,
+    "ext_temperature": _LEVELS,
+    "ext_corrected_volatile": _CORRECTED_LEVELS,
+    "ext_corrected_persistent": _CORRECTED_LEVELS,
+    "life_used_percent": _PERCENT,
+    "temperature": _Range(0, 0xFFFE),  # ndctl leaves 0xffff ("not reported") out
+    "dirty_shutdowns": _U32,
+    "volatile_errors": _U32,
+    "pmem_errors": _U32,
+}
+_ALERTS = (
+    "life_used",
+    "dev_over_temperature",
+    "dev_under_temperature",
+    "corrected_volatile_mem_err",
+    "corrected_pmem_err",
+)
+_ALERT_CONFIG_KEYS: dict[str, object] = {
+    **{f"{a}_prog_warn_threshold_valid": _BOOL for a in _ALERTS},
+    **{f"{a}_prog_warn_threshold_writable": _BOOL for a in _ALERTS},
+    "life_used_crit_alert_threshold": _PERCENT,
+    "life_used_prog_warn_threshold": _PERCENT,
+    "dev_over_temperature_crit_alert_threshold": _U16,
+    "dev_under_temperature_crit_alert_threshold": _U16,
+    "dev_over_temperature_prog_warn_threshold": _U16,
+    "dev_under_temperature_prog_warn_threshold": _U16,
+    "corrected_volatile_mem_err_prog_warn_threshold": _U16,
+    "corrected_pmem_err_prog_warn_threshold": _U16,
+}
+# Shown only when the partition alignment is non-zero.
+_PARTITION_ALIGNED = (
+    "active_volatile_size",
+    "active_persistent_size",
+    "next_volatile_size",
+    "next_persistent_size",
+)
+_PARTITION_KEYS: dict[str, object] = {
+    name: _SIZE
+    for name in (
+        "total_size",
+        "volatile_only_size",
+        "persistent_only_size",
+        "partition_alignment_size",
+        *_PARTITION_ALIGNED,
+    )
+}
+FW_SLOTS = 4  # slot_1_version .. slot_4_version
+_FIRMWARE_KEYS: dict[str, object] = {
+    "num_slots": _Range(1, FW_SLOTS),
+    "active_slot": _Range(1, FW_SLOTS),
+    "staged_slot": _Range(1, FW_SLOTS),
+    "online_activate_capable": _BOOL,
+    **{f"slot_{n}_version": _VERSION for n in range(1, FW_SLOTS + 1)},
+    "fw_update_in_progress": _BOOL,
+    "remaining_size": _SIZE,
+}
+
+# A device with nothing to report: what a given but empty health or alert_config
+# table answers.
+_HEALTHY: dict[str, object] = {
+    **{name: name == "media_normal" for name in _HEALTH_STATUS + _MEDIA_STATUS},
+    "ext_life_used": "normal",
+    "ext_temperature": "normal",
+    "ext_corrected_volatile": "normal",
+    "ext_corrected_persistent": "normal",
+    "dirty_shutdowns": 0,
+    "volatile_errors": 0,
+    "pmem_errors": 0,
+}
+_ALERTS_OFF: dict[str, object] = {
+    name: False if kind == _BOOL else 0 for name, kind in _ALERT_CONFIG_KEYS.items()
+}
+
+# QEMU's type-3 device identifies its firmware as "BWFW VERSION 00" but names the
+# active slot "BWFW VERSION 0" in GET_FW_INFO (the captured `cxl list -F` shows both).
+QEMU_FW_REVISION = "BWFW VERSION 00"
+QEMU_FW_SLOT_REVISION = "BWFW VERSION 0"
+# The cxl_test mock: three slots named by number, slot 2 active, no live activation.
+_MOCK_FIRMWARE: dict[str, object] = {
+    "num_slots": 3,
+    "active_slot": 2,
+    "online_activate_capable": False,
+    "slot_1_version": "cxl_test_fw_001",
+    "slot_2_version": "cxl_test_fw_002",
+    "slot_3_version": "cxl_test_fw_003",
+    "fw_update_in_progress": False,
+}
+
+
+def default_firmware(kind: str, firmware_version: str) -> dict[str, object]:
+    """GET_FW_INFO of a device that the fixture says nothing about."""
+    if kind == "cxl_test":
+        return dict(_MOCK_FIRMWARE)
+    slot = QEMU_FW_SLOT_REVISION if firmware_version == QEMU_FW_REVISION else firmware_version
+    return {
+        "num_slots": 2,
+        "active_slot": 1,
+        "online_activate_capable": True,
+        "slot_1_version": slot,
+        "fw_update_in_progress": False,
+    }
+
+
+def default_partition_info(ram: int, pmem: int, alignment: int) -> dict[str, object]:
+    """IDENTIFY + GET_PARTITION_INFO of a device with these active partitions.
+
+    Without an alignment the capacity cannot be repartitioned: all of it is volatile-
+    or persistent-only. With one, all of it is partitionable and no change is pending.
+    """
+    info: dict[str, object] = {
+        "total_size": ram + pmem,
+        "volatile_only_size": 0 if alignment else ram,
+        "persistent_only_size": 0 if alignment else pmem,
+        "partition_alignment_size": alignment,
+    }
+    if alignment:
+        info.update(
+            active_volatile_size=ram,
+            active_persistent_size=pmem,
+            next_volatile_size=0,
+            next_persistent_size=0,
+        )
+    return info
+
+
+def _answer_value(t: _Table, name: str, kind: object) -> object:
+    if kind == _BOOL:
+        return t.bool(name, False)
+    if kind == _SIZE:
+        v = t.size(name)
+        if v % CXL_ALIGN:
+            raise t.error(name, f"capacities come in 256M units, got {v:#x}")
+        return v
+    if kind == _VERSION:
+        v = t.str(name)
+        if len(v) > 16 or not all(" " <= c <= "~" for c in v):
+            raise t.error(name, "at most 16 printable ASCII characters")
+        return v
+    if isinstance(kind, _Range):
+        return t.int(name, lo=kind.lo, hi=kind.hi)
+    assert isinstance(kind, tuple)
+    return t.choice(name, kind, "")
+
+
+def _given(t: _Table, keys: dict[str, object]) -> dict[str, object]:
+    """The keys t sets, read and checked; any other key is an error."""
+    given = {name: _answer_value(t, name, kind) for name, kind in keys.items() if t.has(name)}
+    t.seen.update(keys)
+    t.done()
+    return given
+
+
+def _ordered(answer: dict[str, object], keys: dict[str, object]) -> dict[str, object]:
+    return {k: answer[k] for k in keys if k in answer}
+
+
+def health_answer(t: _Table) -> dict[str, object]:
+    given = _given(t, _HEALTH_KEYS)
+    answer = {**_HEALTHY, **given}
+    if "media_normal" not in given and any(given.get(m) for m in _MEDIA_STATUS):
+        answer["media_normal"] = False
+    flagged = [m for m in _MEDIA_STATUS if answer[m]]
+    if len(flagged) > 1:
+        raise t.error(
+            flagged[1] if flagged[1] in given else flagged[0],
+            f"the device reports one media status; {flagged[0]} and {flagged[1]} are both true",
+        )
+    return _ordered(answer, _HEALTH_KEYS)
+
+
+def alert_config_answer(t: _Table) -> dict[str, object]:
+    return _ordered({**_ALERTS_OFF, **_given(t, _ALERT_CONFIG_KEYS)}, _ALERT_CONFIG_KEYS)
+
+
+def firmware_answer(t: _Table, base: dict[str, object]) -> dict[str, object]:
+    given = _given(t, _FIRMWARE_KEYS)
+    if given.get("fw_update_in_progress"):
+        raise t.error(
+            "fw_update_in_progress", "a fixture describes boot, when no update is in progress"
+        )
+    if "remaining_size" in given:
+        raise t.error("remaining_size", "only reported while an update is in progress")
+    answer = {**base, **given}
+    slots = answer["num_slots"]
+    assert isinstance(slots, int)
+    for name in ("active_slot", "staged_slot"):
+        slot = answer.get(name)
+        if isinstance(slot, int) and slot > slots:
+            blame = name if name in given else "num_slots"
+            raise t.error(blame, f"{name} {slot} is beyond num_slots ({slots})")
+    for n in range(1, FW_SLOTS + 1):
+        name = f"slot_{n}_version"
+        if n > slots and answer.get(name) and name in given:
+            raise t.error(name, f"there is no slot {n} (num_slots = {slots})")
+        # An empty slot has no version, and ndctl prints none.
+        if n > slots or answer.get(name) == "":
+            answer.pop(name, None)
+    return _ordered(answer, _FIRMWARE_KEYS)
+
+
+# Makes the error for a partition_info key: at the key if the fixture wrote it.
+_Blame = Callable[[str, str], FixtureError]
+
+
+def partition_answer(
+    t: _Table | None, dev: _Table, ram: int, pmem: int, alignment: int
+) -> dict[str, object]:
+    """The partition_info answer: derived from the device, with what t sets."""
+    given = _given(t, _PARTITION_KEYS) if t is not None else {}
+    align = given.get("partition_alignment_size", alignment)
+    assert isinstance(align, int)
+    if t is not None and dev.has("partition_alignment") and align != alignment:
+        raise t.error(
+            "partition_alignment_size",
+            f"differs from the device's partition_alignment ({format_size(alignment)})",
+        )
+
+    def error(name: str, reason: str) -> FixtureError:
+        if t is None:
+            return dev.error("partition_alignment", reason)
+        return t.error(name, reason) if name in given else t.ctx.error(t.path, reason)
+
+    info = {**default_partition_info(ram, pmem, align), **given}
+    if not align:
+        for name in _PARTITION_ALIGNED:
+            if name in given:
+                raise error(name, "only reported with a non-zero partition_alignment_size")
+    _check_partitions(info, ram, pmem, error)
+    return _ordered(info, _PARTITION_KEYS)
+
+
+def _check_partitions(info: dict, ram: int, pmem: int, error: _Blame) -> None:
+    """The partition sizes the kernel turns into ram/size and pmem/size agree with them."""
+    if info["total_size"] != ram + pmem:
+        raise error("total_size", f"must be the device's ram + pmem ({format_size(ram + pmem)})")
+    align = info["partition_alignment_size"]
+    # Without an alignment the kernel sizes the partitions from the *_only sizes.
+    volatile, persistent = "volatile_only_size", "persistent_only_size"
+    if align:
+        volatile, persistent = "active_volatile_size", "active_persistent_size"
+    for name, only, want, what in (
+        (volatile, "volatile_only_size", ram, "ram"),
+        (persistent, "persistent_only_size", pmem, "pmem"),
+    ):
+        if info[name] != want:
+            raise error(name, f"must be the device's {what} ({format_size(want)})")
+        if align and (want < info[only] or (want - info[only]) % align):
+            raise error(
+                only,
+                f"{what} ({format_size(want)}) must be {only} ({format_size(info[only])}) "
+                f"plus a multiple of partition_alignment_size ({format_size(align)})",
+            )
+    if align:
+        _check_next_partitions(info, align, error)
+
+
+def _check_next_partitions(info: dict, align: int, error: _Blame) -> None:
+    # Both zero: no change pending; otherwise they split the whole capacity anew.
+    nv, np_ = info["next_volatile_size"], info["next_persistent_size"]
+    if nv == np_ == 0:
+        return
+    if nv + np_ != info["total_size"]:
+        raise error(
+            "next_volatile_size",
+            "next_volatile_size + next_persistent_size must be 0 (no change pending) or total_size",
+        )
+    for name, only in (
+        ("next_volatile_size", "volatile_only_size"),
+        ("next_persistent_size", "persistent_only_size"),
+    ):
+        if info[name] < info[only] or (info[name] - info[only]) % align:
+            raise error(name, f"must be {only} plus a multiple of partition_alignment_size")
+
+
+def _command_table(box: _Table, command: str) -> _Table | bool | None:
+    """A command's answer table (an empty one for `true`), False, or None if not given."""
+    v = box.raw(command)
+    if v is None or v is False:
+        return v
+    if v is True:
+        v = {}
+    if not isinstance(v, dict):
+        raise box.error(command, f"must be true, false or a table, got {_typename(v)}")
+    return _Table(box.ctx, v, box.key(command))
+
+
+def mailbox_answers(
+    dev: _Table, kind: str, fields: dict, alignment: int
+) -> tuple[tuple[str, tuple[tuple[str, object], ...]], ...]:
+    """A device's mailbox answers, from its `mailbox` key and its capacity."""
+    raw = dev.raw("mailbox")
+    if raw is False:
+        return ()
+    if raw is not None and raw is not True and not isinstance(raw, dict):
+        raise dev.error("mailbox", f"must be true, false or a table, got {_typename(raw)}")
+    box = _Table(dev.ctx, raw if isinstance(raw, dict) else {}, dev.key("mailbox"))
+    tables = {command: _command_table(box, command) for command in MAILBOX_COMMANDS}
+    box.done()
+    answers: dict[str, dict[str, object]] = {}
+    # Health and alert answers only when the fixture gives them: the captured QEMU
+    # devices answered neither command.
+    health, alerts = tables["health"], tables["alert_config"]
+    if isinstance(health, _Table):
+        answers["health"] = health_answer(health)
+    if isinstance(alerts, _Table):
+        answers["alert_config"] = alert_config_answer(alerts)
+    part = tables["partition_info"]
+    if part is not False:
+        sub = part if isinstance(part, _Table) else None
+        answers["partition_info"] = partition_answer(
+            sub, dev, fields["ram"], fields["pmem"], alignment
+        )
+    fw = tables["firmware"]
+    if fw is not False:
+        base = default_firmware(kind, fields["firmware_version"])
+        answers["firmware"] = firmware_answer(fw, base) if isinstance(fw, _Table) else base
+    return tuple((command, tuple(answer.items())) for command, answer in answers.items())
+
+
+# ---------------------------------------------------------------------------
 # Parsing the document
 # ---------------------------------------------------------------------------
 
@@ -588,6 +956,10 @@ class _Parser:
             poison=t.bool("poison", True),
             firmware_update=t.bool("firmware_update", True),
         )
+        alignment = t.size("partition_alignment", 0)
+        if alignment % CXL_ALIGN:
+            raise t.error("partition_alignment", f"must be a multiple of 256M, got {alignment:#x}")
+        fields["mailbox"] = mailbox_answers(t, kind, fields, alignment)
         name = t.str("name", "") or None
         host = self.host_name(t, default_host)
         devfn = self.devfn(t, (0, 0))
