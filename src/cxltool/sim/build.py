@@ -20,6 +20,13 @@ import struct
 from dataclasses import dataclass, field
 
 from cxltool.sim import devnodes
+from cxltool.sim.shapes import (
+    Shapes,
+    kernfs_link_target,
+)
+from cxltool.sim.shapes import (
+    kernel_hex as _hex,
+)
 from cxltool.sim.topology import (
     Device,
     HostBridge,
@@ -51,7 +58,6 @@ _CPU = paths.SYS_DEVICES + "/system/cpu"
 NO_RESOURCE = 0xFFFFFFFFFFFFFFFF
 DAX_ALIGN = 2 * 1024 * 1024
 PASSTHROUGH_GRANULARITY = 4096  # a passthrough decoder reports PAGE_SIZE
-EIO = 5
 
 # Drivers each bus has once its modules are loaded: name -> (module, has bind/unbind).
 _CXL_DRIVERS = {
@@ -80,17 +86,6 @@ _PCI_DSP = (0x19E5, 0xA129, 0x0000, 0x0000, 0x060400, 0x00, "pcieport")
 _PCI_TYPE3 = (0x8086, 0x0D93, 0x1AF4, 0x1100, 0x050210, 0x01, "cxl_pci")
 
 # The values a device's power/ group shows when runtime PM is not in use.
-_POWER_FILES = (
-    ("async", "disabled", 0o644),
-    ("control", "auto", 0o644),
-    ("runtime_active_kids", "0", 0o444),
-    ("runtime_active_time", "0", 0o444),
-    ("runtime_enabled", "disabled", 0o444),
-    ("runtime_status", "unsupported", 0o444),
-    ("runtime_suspended_time", "0", 0o444),
-    ("runtime_usage", "0", 0o444),
-)
-
 # CDAT performance values QEMU's emulated devices report.
 _DSLBIS = ((1, 10000, 15), (2, 10000, 25), (4, 1000, 16), (5, 1000, 16))
 _SSLBIS = ((0, 10000, 15), (3, 1024, 16))
@@ -99,16 +94,6 @@ _SSLBIS = ((0, 10000, 15), (3, 1024, 16))
 # ---------------------------------------------------------------------------
 # Small formatting helpers
 # ---------------------------------------------------------------------------
-
-
-def _hex(n: int) -> str:
-    """The kernel's `%#llx`: 0 prints as 0x0."""
-    return f"{n:#x}"
-
-
-def _pa(n: int) -> str:
-    """The kernel's `%pa`: 0x and 16 zero-padded digits."""
-    return f"0x{n:016x}"
 
 
 def nodelist(nodes: list[int]) -> str:
@@ -136,21 +121,6 @@ def cpumask(cpus: list[int], nr_cpus: int) -> str:
     for shift in range(bits - top - 32, -1, -32):
         words.append(f"{(mask >> shift) & 0xFFFFFFFF:08x}")
     return ",".join(words)
-
-
-def kernfs_link_target(link: str, target: str) -> str:
-    """The relative text of a sysfs symlink, built the way kernfs builds it.
-
-    kernfs climbs from the link's directory until it reaches an ancestor of the
-    target's parent, then descends; so a link to an ancestor reads `../../x`, not `..`.
-    """
-    base = link[: link.rfind("/")]
-    tparent = target[: target.rfind("/")] + "/"
-    ups = 0
-    while base and not tparent.startswith(base + "/"):
-        base = base[: base.rfind("/")]
-        ups += 1
-    return "../" * ups + target[len(base) + 1 :]
 
 
 def _cdat_table(structures: list[bytes]) -> bytes:
@@ -596,7 +566,7 @@ class _Model:
 # ---------------------------------------------------------------------------
 
 
-class _Writer:
+class _Writer(Shapes):
     """Puts kernel paths into the tree under base; one method per shape of object."""
 
     def __init__(self, base: str, model: _Model) -> None:
@@ -610,23 +580,14 @@ class _Writer:
         self.files: list[tuple[str, bytes, int]] = []
         self.links: list[tuple[str, str]] = []
 
-    # -- primitives -------------------------------------------------------------------
+    # -- primitives (planned, written in one pass by apply) ---------------------------------
     def dir(self, path: str) -> None:
         self.dirs.append(path)
 
     def file(self, path: str, data: str | bytes = b"", mode: int = 0o444) -> None:
         self.files.append((path, data.encode() if isinstance(data, str) else data, mode))
 
-    def attr(self, path: str, value: object, mode: int = 0o444) -> None:
-        """A text attribute: its value and the newline every sysfs read ends with."""
-        self.file(path, f"{value}\n", mode)
-
-    def wo(self, path: str) -> None:
-        """A write-only attribute: an empty file kernfs refuses to open for reading."""
-        self.file(path, b"", 0o200)
-
     def unreadable_attr(self, path: str, mode: int, err: int) -> None:
-        """An attribute whose read fails with err (e.g. EIO) on the real kernel."""
         self.file(path, b"", mode)
         self.unreadable[path] = err
 
@@ -653,55 +614,6 @@ class _Writer:
                 os.close(fd)
         for path, text in self.links:
             os.symlink(text, base + path)
-
-    # -- shared shapes -------------------------------------------------------------------
-    def device(
-        self,
-        path: str,
-        subsystem: str,
-        *,
-        devtype: str | None = None,
-        modalias: str | None = None,
-        driver: str | None = None,
-        devnum: tuple[int, int, str] | None = None,
-        type_files: bool = True,
-        uevent_extra: tuple[str, ...] = (),
-        power: bool = False,
-    ) -> None:
-        """A device directory: uevent, subsystem and driver links, devtype/modalias, dev."""
-        self.dir(path)
-        env: list[str] = []
-        if devnum is not None:
-            major, minor, devname = devnum
-            env += [f"MAJOR={major}", f"MINOR={minor}", f"DEVNAME={devname}"]
-            self.attr(path + "/dev", f"{major}:{minor}")
-        if devtype:
-            env.append(f"DEVTYPE={devtype}")
-            if type_files:
-                self.attr(path + "/devtype", devtype)
-        if driver:
-            env.append("DRIVER=" + driver.rsplit("/", 1)[1])
-            self.link(path + "/driver", driver)
-        if modalias:
-            env.append(f"MODALIAS={modalias}")
-            if type_files:
-                self.attr(path + "/modalias", modalias)
-        env.extend(uevent_extra)
-        self.file(path + "/uevent", "".join(e + "\n" for e in env), 0o644)
-        self.link(path + "/subsystem", subsystem)
-        if power:
-            self.power(path)
-
-    def power(self, path: str) -> None:
-        self.dir(path + "/power")
-        for name, value, mode in _POWER_FILES:
-            self.attr(f"{path}/power/{name}", value, mode)
-        self.unreadable_attr(path + "/power/autosuspend_delay_ms", 0o644, EIO)
-
-    def bus_device(self, bus: str, name: str, path: str, driver: str | None = None) -> None:
-        self.link(f"{_BUS}/{bus}/devices/{name}", path)
-        if driver:
-            self.link(f"{_BUS}/{bus}/drivers/{driver}/{name}", path)
 
     def driver_dir(
         self, bus: str, name: str, module: str | None, bind: bool, ids: bool = False
@@ -945,13 +857,6 @@ class _Writer:
             self.platform_device(path, self.platform_driver("cxl_mock_mem"))
 
     # -- CXL objects ------------------------------------------------------------------------------
-    def cxl_object(
-        self, path: str, name: str, devtype: str, modalias: str, driver: str | None
-    ) -> None:
-        drv = f"{paths.CXL_DRIVERS}/{driver}" if driver else None
-        self.device(path, paths.CXL_BUS, devtype=devtype, modalias=modalias, driver=drv)
-        self.bus_device("cxl", name, path, driver)
-
     def cxl_root(self) -> None:
         root = self.m.root
         self.cxl_object(root.path, "root0", "cxl_port", "cxl:t4", None)
@@ -979,13 +884,6 @@ class _Writer:
         if w.type3 and (w.pmem or w.ram):
             self.wo(dec.path + "/delete_region")
 
-    def decoder_common(self, dec: _Decoder) -> None:
-        self.attr(dec.path + "/start", _hex(dec.start), 0o400)
-        self.attr(dec.path + "/size", _hex(dec.size))
-        self.attr(dec.path + "/locked", int(dec.locked))
-        self.attr(dec.path + "/interleave_ways", dec.ways)
-        self.attr(dec.path + "/interleave_granularity", dec.granularity)
-
     def cxl_port(self, port: _CxlPort) -> None:
         self.cxl_object(port.path, port.name, "cxl_port", "cxl:t3", "cxl_port")
         committed = sum(d.committed for d in port.decoders)
@@ -1002,22 +900,6 @@ class _Writer:
                 self.endpoint_decoder(dec)
             else:
                 self.switch_decoder(dec)
-
-    def switch_decoder(self, dec: _Decoder) -> None:
-        self.cxl_object(dec.path, dec.name, "cxl_decoder_switch", "cxl:t0", None)
-        self.decoder_common(dec)
-        self.attr(dec.path + "/target_type", "expander")
-        self.attr(dec.path + "/target_list", dec.target_list)
-        self.attr(dec.path + "/region", dec.region)
-
-    def endpoint_decoder(self, dec: _Decoder) -> None:
-        self.cxl_object(dec.path, dec.name, "cxl_decoder_endpoint", "cxl:t0", None)
-        self.decoder_common(dec)
-        self.attr(dec.path + "/target_type", "expander")
-        self.attr(dec.path + "/region", dec.region)
-        self.attr(dec.path + "/mode", dec.mode, 0o644)
-        self.attr(dec.path + "/dpa_size", _pa(dec.dpa_size), 0o644)
-        self.attr(dec.path + "/dpa_resource", _hex(dec.dpa_resource))
 
     def memdev(self, dev: Device) -> None:
         m = self.m
