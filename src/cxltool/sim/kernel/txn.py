@@ -20,7 +20,8 @@ import shutil
 from collections.abc import Iterator
 from typing import Any
 
-from cxltool.sysfs.root import JOURNAL_FILE, SimulatedRoot
+from cxltool.sim.shapes import Shapes, kernfs_link_target
+from cxltool.sysfs.root import JOURNAL_FILE, UNREADABLE_FILE, SimulatedRoot
 
 LOCK_FILE = "lock"
 STATE_FILE = "fixture.json"
@@ -90,6 +91,10 @@ class Transaction:
     def chmod(self, path: str, mode: int) -> None:
         self.ops.append(["chmod", path, mode])
 
+    def unreadable(self, path: str, err: int) -> None:
+        """Reads of this attribute fail with err, as on the real kernel."""
+        self.ops.append(["unreadable", path, err])
+
     def kernel_state(self) -> dict[str, Any]:
         """The kernel's hidden state, to read and change; saved on commit."""
         if self.state is None:
@@ -135,11 +140,25 @@ def _apply(root: SimulatedRoot, doc: dict[str, Any]) -> None:
         elif kind == "chmod":
             if os.path.lexists(path):
                 os.chmod(path, op[2])
+        elif kind == "unreadable":
+            _record_unreadable(root, op[1], op[2])
         else:
             raise ValueError(f"unknown journal step {kind!r}")
     if doc.get("state") is not None:
         _atomic_write(os.path.join(root.meta, STATE_FILE),
                       json.dumps(doc["state"], indent=1, sort_keys=True).encode())
+
+
+def _record_unreadable(root: SimulatedRoot, path: str, err: int) -> None:
+    table = os.path.join(root.meta, UNREADABLE_FILE)
+    try:
+        with open(table) as f:
+            known = json.load(f)
+    except (OSError, ValueError):
+        known = {}
+    if known.get(path) != err:
+        known[path] = err
+        _atomic_write(table, json.dumps(known, indent=1, sort_keys=True).encode())
 
 
 def replay_journal(root: SimulatedRoot) -> bool:
@@ -157,3 +176,24 @@ def replay_journal(root: SimulatedRoot) -> bool:
     _apply(root, doc)
     os.unlink(journal)
     return True
+
+
+class TxnShapes(Shapes):
+    """Kernel object shapes planned on a transaction (objects appearing at run time)."""
+
+    def __init__(self, txn: Transaction) -> None:
+        self.txn = txn
+
+    def dir(self, path: str) -> None:
+        self.txn.mkdir(path)
+
+    def file(self, path: str, data: str | bytes = b"", mode: int = 0o444) -> None:
+        self.txn.write(path, data.decode() if isinstance(data, bytes) else data, mode)
+
+    def link(self, path: str, target: str) -> None:
+        # Literal text as kernfs writes it; the journal stores it verbatim.
+        self.txn.ops.append(["symlink", path, kernfs_link_target(path, target)])
+
+    def unreadable_attr(self, path: str, mode: int, err: int) -> None:
+        self.txn.write(path, "", mode)
+        self.txn.unreadable(path, err)
