@@ -153,3 +153,16 @@ def test_sim_check_passes_on_a_kernel_tree_and_names_each_problem(c_tree):
         "/sys/bus/cxl/devices/mem7: dangling link to /sys/devices/nowhere",
         f"cxltool sim: 1 problem(s) in {c_tree}",
     ]
+
+
+@pytest.mark.parametrize("fixture", ["qemu-c", "cxl_test"])
+def test_capture_of_a_simulated_system_restores_to_the_same_listing(fixture, tmp_path):
+    from cxltool.sim.systems import build_fixture_into
+
+    built, copy = str(tmp_path / "built"), str(tmp_path / "copy")
+    build_fixture_into(fixture, built)
+    out = str(tmp_path / "capture.json.gz")
+    assert invoke("--root", built, "sim", "capture", out).exit_code == 0
+    assert invoke("sim", "restore", out, copy).exit_code == 0
+    for argv in (["cxl", "list", "-vvv"], ["daxctl", "list", "-RDMi"], ["cxl", "list", "-BTu"]):
+        assert run_cxltool(copy, argv)[:2] == run_cxltool(built, argv)[:2], argv

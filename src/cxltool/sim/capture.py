@@ -18,12 +18,14 @@ import time
 from collections.abc import Iterator
 
 from cxltool.sim import devnodes
-from cxltool.sysfs import Root, paths
+from cxltool.sysfs import Root, SysfsError, paths
 from cxltool.sysfs.root import META_DIR, UNREADABLE_FILE
 
 CAPTURE_FILE = "capture.json"
 # Counters that change on every read; not worth recording.
 _SKIP_DIRS = {"power"}
+_COMPANION_LINKS = {"firmware_node", "physical_node"}
+_BLOCK_BASICS = ("phys_index", "state", "online", "valid_zones", "removable")
 
 
 class CaptureError(Exception):
@@ -99,6 +101,8 @@ def restore(doc: dict, dest: str) -> int:
         json.dump(unreadable, f, indent=1, sort_keys=True)
     with open(os.path.join(meta, CAPTURE_FILE), "w") as f:
         json.dump({"source": "capture", "meta": doc.get("meta", {})}, f, indent=1)
+    if isinstance(doc.get("cxltool"), dict):
+        _restore_extras(doc["cxltool"], meta)
     os.makedirs(dest + paths.DEV, exist_ok=True)
     devnodes.sync_dev_nodes(dest)
     return len(entries)
@@ -163,6 +167,28 @@ def _walk(root: Root, top: str, seen: set[str]) -> Iterator[str]:
         yield from _walk(root, top + "/" + name, seen)
 
 
+def _cxl_windows(root: Root) -> list[tuple[int, int]]:
+    """HPA ranges of the root decoders: where CXL memory can be hot-added."""
+    ranges = []
+    for name in root.listdir_opt(paths.CXL_DEVICES):
+        if not name.startswith("decoder0."):
+            continue
+        base = paths.CXL_DEVICES + "/" + name
+        try:
+            start, size = int(root.read(base + "/start"), 0), int(root.read(base + "/size"), 0)
+        except (ValueError, SysfsError):
+            continue
+        ranges.append((start, start + size))
+    return ranges
+
+
+def _block_size(root: Root) -> int:
+    try:
+        return int(root.read(paths.MEMORY + "/block_size_bytes"), 16)
+    except (ValueError, SysfsError):
+        return 0
+
+
 def _ancestors(path: str) -> Iterator[str]:
     parts = path.strip("/").split("/")
     for i in range(1, len(parts)):
@@ -179,16 +205,50 @@ def capture(root: Root, label: str = "capture") -> dict:
                 tops.append(root.realpath(bus_dir + "/" + name))
             except Exception:
                 continue
+    # The PCI trees of the host bridges that hold the CXL devices.
+    for name in root.listdir_opt(paths.CXL_DEVICES):
+        if name.startswith("root"):
+            for dport in root.listdir_opt(paths.CXL_DEVICES + "/" + name):
+                if dport.startswith("dport"):
+                    try:
+                        tops.append(root.realpath(f"{paths.CXL_DEVICES}/{name}/{dport}"))
+                    except Exception:
+                        continue
     tops += [paths.NODE]
     seen: set[str] = set()
     entries: dict[str, dict] = {}
     for top in tops:
         for path in _walk(root, top, seen):
             entries[path] = _entry(root, path)
+    # Firmware companions (ACPI nodes) give dports and targets their aliases.
+    for path, entry in list(entries.items()):
+        if entry["type"] == "link" and paths.basename(path) in _COMPANION_LINKS:
+            companion = entry.get("resolved")
+            if companion and root.isdir(companion):
+                entries.setdefault(companion, {"type": "dir"})
+                for name in root.listdir_opt(companion):
+                    child = companion + "/" + name
+                    if root.isdir(child) and not root.islink(child):
+                        entries.setdefault(child, {"type": "dir"})
+                    else:
+                        entries.setdefault(child, _entry(root, child))
+    windows = _cxl_windows(root)
+    block = _block_size(root)
     for name in root.listdir_opt(paths.MEMORY):
         path = paths.MEMORY + "/" + name
         if not root.isdir(path) or root.islink(path):
             entries[path] = _entry(root, path)
+        elif block and name.startswith("memory") and name[6:].isdigit():
+            start = int(name[6:]) * block
+            if any(lo <= start < hi for lo, hi in windows):
+                for sub in _walk(root, path, seen):
+                    entries[sub] = _entry(root, sub)
+            else:
+                # Other blocks only as much as tools read to tell whose they are.
+                entries[path] = {"type": "dir"}
+                for attr in _BLOCK_BASICS:
+                    if root.exists(path + "/" + attr):
+                        entries[path + "/" + attr] = _entry(root, path + "/" + attr)
     for path in list(entries):
         for parent in _ancestors(path):
             entries.setdefault(parent, {"type": "dir"})
@@ -200,7 +260,58 @@ def capture(root: Root, label: str = "capture") -> dict:
         "entry_count": len(entries),
         "capture_seconds": round(time.monotonic() - started, 2),
     }
-    return {"meta": meta, "entries": dict(sorted(entries.items()))}
+    doc = {"meta": meta, "entries": dict(sorted(entries.items()))}
+    if root.simulated:
+        doc["cxltool"] = _simulated_extras(root)
+    return doc
+
+
+# What a simulated system keeps beside its tree: the device-side data that a
+# real machine holds in the devices themselves, and the kernel's hidden state.
+_EXTRA_FILES = ("fixture.json",)
+_EXTRA_DIRS = ("mailbox",)
+
+
+def _simulated_extras(root: Root) -> dict:
+    meta = os.path.join(root.base, META_DIR)
+    extras: dict[str, object] = {}
+    for name in _EXTRA_FILES:
+        try:
+            with open(os.path.join(meta, name)) as f:
+                extras[name] = json.load(f)
+        except (OSError, ValueError):
+            continue
+    for name in _EXTRA_DIRS:
+        folder = os.path.join(meta, name)
+        if not os.path.isdir(folder):
+            continue
+        files = {}
+        for entry in sorted(os.listdir(folder)):
+            try:
+                with open(os.path.join(folder, entry)) as f:
+                    files[entry] = json.load(f)
+            except (OSError, ValueError):
+                continue
+        extras[name] = files
+    return extras
+
+
+def _restore_extras(extras: dict, meta: str) -> None:
+    for name in _EXTRA_FILES:
+        if name in extras:
+            with open(os.path.join(meta, name), "w") as f:
+                json.dump(extras[name], f, indent=1, sort_keys=True)
+    for name in _EXTRA_DIRS:
+        files = extras.get(name)
+        if not isinstance(files, dict):
+            continue
+        folder = os.path.join(meta, name)
+        os.makedirs(folder, exist_ok=True)
+        for entry, content in files.items():
+            if "/" in entry or entry.startswith("."):
+                raise CaptureError(f"unsafe file name in capture: {entry!r}")
+            with open(os.path.join(folder, entry), "w") as f:
+                json.dump(content, f, indent=1)
 
 
 def write_capture(doc: dict, out: str) -> None:
