@@ -166,3 +166,31 @@ def test_capture_of_a_simulated_system_restores_to_the_same_listing(fixture, tmp
     assert invoke("sim", "restore", out, copy).exit_code == 0
     for argv in (["cxl", "list", "-vvv"], ["daxctl", "list", "-RDMi"], ["cxl", "list", "-BTu"]):
         assert run_cxltool(copy, argv)[:2] == run_cxltool(built, argv)[:2], argv
+
+
+def test_sim_system_is_built_on_first_use_and_kept(tmp_path):
+    env = {"XDG_STATE_HOME": str(tmp_path)}
+    r = invoke("--sim", "qemu-a", "cxl", "list", "-M", env=env)
+    assert r.exit_code == 0
+    assert '"memdev":"mem0"' in r.output and '"serial":1' in r.output
+    system = tmp_path / "cxltool" / "qemu-a"
+    assert (system / ".cxltool" / "fixture.json").is_file()
+    marker = system / "sys" / "marker"
+    marker.write_text("kept")
+    assert invoke("--sim", "qemu-a", "cxl", "list", "-M", env=env).exit_code == 0
+    assert marker.read_text() == "kept"
+
+
+def test_bad_sim_names_and_fixtures_are_one_line(tmp_path):
+    env = {"XDG_STATE_HOME": str(tmp_path)}
+    r = invoke("--sim", "../x", "cxl", "list", env=env)
+    assert (r.exit_code, r.output) == (1, "cxltool: '../x': not a valid simulated system name\n")
+    r = invoke("--sim", "nosuch", "cxl", "list", env=env)
+    assert r.exit_code == 1 and r.output.startswith("cxltool: nosuch: no built-in fixture")
+    assert len(r.output.splitlines()) == 1
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[platform]\nbogus = 1\n")
+    r = invoke("sim", "new", str(bad), str(tmp_path / "out"))
+    assert r.exit_code == 1
+    assert r.output.startswith(f"cxltool sim: {bad}:2: platform.bogus: unknown key")
+    assert not (tmp_path / "out").exists()
