@@ -79,21 +79,6 @@ CASES = [
 ]
 
 
-@pytest.fixture(scope="session")
-def restored_tree(tmp_path_factory):
-    trees: dict[tuple[str, str], str] = {}
-
-    def get(run: str, label: str) -> str:
-        key = (run, label)
-        if key not in trees:
-            dest = tmp_path_factory.mktemp(f"{run}-{label}")
-            restore(load_capture(capture_file(run, label)), str(dest))
-            trees[key] = str(dest)
-        return trees[key]
-
-    return get
-
-
 @pytest.mark.parametrize("step,label", CASES)
 def test_recorded_cxl_list(step, label, restored_tree):
     newer = _newer_option(step)

@@ -1,4 +1,4 @@
-"""`daxctl list` on trees restored from real captures prints what the real daxctl printed.
+"""`daxctl list` on restored_tree restored from real captures prints what the real daxctl printed.
 
 Every `daxctl list` of every recorded run whose system state was captured (see
 tests/transcripts.py) is replayed on a tree restored from that capture, and its
@@ -12,8 +12,7 @@ import json
 import pytest
 
 from cxltool.cli import jsonc
-from cxltool.sim.capture import load_capture, restore
-from tests.transcripts import RUNS, capture_file, list_steps, run_cxltool
+from tests.transcripts import RUNS, list_steps, run_cxltool
 
 # Keys cxltool's daxctl prints that the recorded releases (76.1, v81) did not,
 # by the first release printing them. daxctl list output has not gained keys
@@ -27,22 +26,6 @@ STEPS = [(step, label) for run in RUNS for step, label in list_steps(run, "daxct
 def _id(item: tuple) -> str:
     step, label = item
     return f"{step.run}:{step.index}:{label}:{' '.join(step.argv[2:]) or '-'}"
-
-
-@pytest.fixture(scope="module")
-def trees(tmp_path_factory):
-    """Restored trees by (run, state label), each made once."""
-    made: dict[tuple[str, str], str] = {}
-
-    def get(run: str, label: str) -> str:
-        key = (run, label)
-        if key not in made:
-            dest = tmp_path_factory.mktemp(f"{run}-{label}")
-            restore(load_capture(capture_file(run, label)), str(dest))
-            made[key] = str(dest)
-        return made[key]
-
-    return get
 
 
 def _without_newer(stdout: str, version: str) -> str:
@@ -67,7 +50,7 @@ def test_every_run_has_daxctl_list_steps():
 
 
 @pytest.mark.parametrize("item", STEPS, ids=[_id(s) for s in STEPS])
-def test_daxctl_list_matches_transcript(item, trees):
+def test_daxctl_list_matches_transcript(item, restored_tree):
     step, label = item
-    rc, out, err = run_cxltool(trees(step.run, label), list(step.argv))
+    rc, out, err = run_cxltool(restored_tree(step.run, label), list(step.argv))
     assert (rc, _without_newer(out, step.tool_version), err) == (step.rc, step.stdout, step.stderr)
