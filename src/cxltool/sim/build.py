@@ -21,8 +21,11 @@ from dataclasses import dataclass, field
 
 from cxltool.sim import devnodes
 from cxltool.sim.shapes import (
+    DecoderModel,
     Shapes,
+    endpoint_port_decoders,
     kernfs_link_target,
+    switch_port_decoders,
 )
 from cxltool.sim.shapes import (
     kernel_hex as _hex,
@@ -55,9 +58,8 @@ _PLATFORM = paths.SYS_DEVICES + "/platform"
 _ACPI_SB = paths.SYS_DEVICES + "/LNXSYSTM:00/LNXSYBUS:00"
 _CPU = paths.SYS_DEVICES + "/system/cpu"
 
-NO_RESOURCE = 0xFFFFFFFFFFFFFFFF
+_Decoder = DecoderModel
 DAX_ALIGN = 2 * 1024 * 1024
-PASSTHROUGH_GRANULARITY = 4096  # a passthrough decoder reports PAGE_SIZE
 
 # Drivers each bus has once its modules are loaded: name -> (module, has bind/unbind).
 _CXL_DRIVERS = {
@@ -175,24 +177,6 @@ def nd_label_slots(lsa: int) -> int:
 # ---------------------------------------------------------------------------
 # The model: what exists and how it is numbered
 # ---------------------------------------------------------------------------
-
-
-@dataclass
-class _Decoder:
-    name: str
-    path: str
-    kind: str  # root, switch or endpoint
-    target_list: str = ""
-    start: int = 0
-    size: int = 0
-    ways: int = 1
-    granularity: int = 256
-    locked: bool = False
-    region: str = ""
-    mode: str = "none"
-    dpa_resource: int = NO_RESOURCE
-    dpa_size: int = 0
-    committed: bool = False
 
 
 @dataclass
@@ -349,12 +333,7 @@ class _Model:
                 cdat=device_cdat(dev) if dev.cdat else None,
                 device=dev,
             )
-            for i in range(dev.hdm_decoders):
-                ep.decoders.append(
-                    _Decoder(
-                        name=f"decoder{n}.{i}", path=f"{ep.path}/decoder{n}.{i}", kind="endpoint"
-                    )
-                )
+            ep.decoders = endpoint_port_decoders(n, ep.path, dev.hdm_decoders)
             self.endpoint_of[dev.name] = ep
             if self.nvdimm_bridge and dev.pmem:
                 self.nmem_of[dev.name] = len(self.nmem_of)
@@ -376,33 +355,7 @@ class _Model:
 
     def _port_decoders(self, port: _CxlPort, count: int) -> None:
         ids = [d for d, _ in port.dports]
-        if self.acpi and len(ids) == 1:
-            # Linux 6.12 gives a port with a single dport one passthrough decoder.
-            port.decoders.append(
-                _Decoder(
-                    name=f"decoder{port.id}.0",
-                    path=f"{port.path}/decoder{port.id}.0",
-                    kind="switch",
-                    target_list=str(ids[0]),
-                    granularity=PASSTHROUGH_GRANULARITY,
-                )
-            )
-            return
-        if self.acpi:
-            # An idle decoder's target list register reads zero: dport 0, if any.
-            idle = "0" if 0 in ids else ""
-        else:
-            # cxl_test pre-fills its mock decoders' targets with the port's dports.
-            idle = str(ids[0])
-        for i in range(count):
-            port.decoders.append(
-                _Decoder(
-                    name=f"decoder{port.id}.{i}",
-                    path=f"{port.path}/decoder{port.id}.{i}",
-                    kind="switch",
-                    target_list=idle,
-                )
-            )
+        port.decoders = switch_port_decoders(port.id, port.path, ids, count, self.acpi)
 
     # -- root decoders and the region id pool ----------------------------------------
     def _alloc_id(self) -> int:
@@ -884,23 +837,6 @@ class _Writer(Shapes):
         if w.type3 and (w.pmem or w.ram):
             self.wo(dec.path + "/delete_region")
 
-    def cxl_port(self, port: _CxlPort) -> None:
-        self.cxl_object(port.path, port.name, "cxl_port", "cxl:t3", "cxl_port")
-        committed = sum(d.committed for d in port.decoders)
-        self.attr(port.path + "/decoders_committed", committed)
-        self.link(port.path + "/uport", port.uport)
-        if port.parent_dport is not None:
-            self.link(port.path + "/parent_dport", port.parent_dport)
-        for number, target in port.dports:
-            self.link(f"{port.path}/dport{number}", target)
-        if port.cdat is not None:
-            self.file(port.path + "/CDAT", port.cdat, 0o400)
-        for dec in port.decoders:
-            if dec.kind == "endpoint":
-                self.endpoint_decoder(dec)
-            else:
-                self.switch_decoder(dec)
-
     def memdev(self, dev: Device) -> None:
         m = self.m
         name = f"mem{dev.memdev}"
@@ -988,30 +924,15 @@ class _Writer(Shapes):
         self.char_device(ctl, paths.DEV + "/ndctl0")
         by_name = {d.name: d for d in m.devices}
         for name in sorted(m.nmem_of, key=m.nmem_of.get):
-            self.nmem(ndbus, by_name[name], m.nmem_of[name])
-
-    def nmem(self, ndbus: str, dev: Device, n: int) -> None:
-        path = f"{ndbus}/nmem{n}"
-        self.device(
-            path,
-            f"{_BUS}/nd",
-            devtype="nvdimm",
-            modalias="nd:t1",
-            driver=f"{_BUS}/nd/drivers/nvdimm",
-            devnum=(self.m.platform.nmem_major, n, f"nmem{n}"),
-        )
-        self.bus_device("nd", f"nmem{n}", path, "nvdimm")
-        self.char_device(path, f"{paths.DEV}/nmem{n}")
-        self.attr(path + "/available_slots", nd_label_slots(dev.label_storage_size))
-        self.attr(path + "/commands", "get_size get_data set_data ")
-        self.dir(path + "/cxl")
-        self.attr(path + "/cxl/id", dev.serial)
-        self.attr(path + "/cxl/provider", f"pmem{dev.memdev}")
-        self.dir(path + "/firmware")
-        self.attr(path + "/flags", "label ")
-        self.attr(path + "/frozen", 0)
-        self.attr(path + "/security", "disabled", 0o644)
-        self.attr(path + "/state", "idle")
+            dev = by_name[name]
+            self.nmem(
+                ndbus,
+                m.nmem_of[name],
+                m.platform.nmem_major,
+                dev.serial,
+                f"pmem{dev.memdev}",
+                nd_label_slots(dev.label_storage_size),
+            )
 
     # -- firmware-committed regions, their dax region and device --------------------------------
     def region(self, ar: _AutoRegion) -> None:

@@ -9,12 +9,16 @@ these methods; a subclass supplies the primitives (`dir`, `file`, `link`,
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Protocol
 
 from cxltool.sysfs import paths
 
 _BUS = paths.SYS + "/bus"
 EIO = 5
+
+NO_RESOURCE = 0xFFFFFFFFFFFFFFFF
+PASSTHROUGH_GRANULARITY = 4096  # a passthrough decoder reports PAGE_SIZE
 
 POWER_FILES = (
     ("async", "disabled", 0o644),
@@ -70,6 +74,69 @@ class DecoderLike(Protocol):
     dpa_resource: int
 
 
+@dataclass
+class DecoderModel:
+    """One HDM decoder as the kernel shows it (root, switch or endpoint kind)."""
+
+    name: str
+    path: str
+    kind: str  # root, switch or endpoint
+    target_list: str = ""
+    start: int = 0
+    size: int = 0
+    ways: int = 1
+    granularity: int = 256
+    locked: bool = False
+    region: str = ""
+    mode: str = "none"
+    dpa_resource: int = NO_RESOURCE
+    dpa_size: int = 0
+    committed: bool = False
+
+
+def switch_port_decoders(
+    port_id: int, port_path: str, dport_ids: list[int], count: int, acpi: bool
+) -> list[DecoderModel]:
+    """The idle decoders the cxl_port driver enumerates on a host-bridge or switch port."""
+
+    def make(i: int, **kw: object) -> DecoderModel:
+        name = f"decoder{port_id}.{i}"
+        return DecoderModel(name=name, path=f"{port_path}/{name}", kind="switch", **kw)
+
+    if acpi and len(dport_ids) == 1:
+        # Linux 6.12 gives a port with a single dport one passthrough decoder.
+        return [make(0, target_list=str(dport_ids[0]), granularity=PASSTHROUGH_GRANULARITY)]
+    if acpi:
+        # An idle decoder's target list register reads zero: dport 0, if any.
+        idle = "0" if 0 in dport_ids else ""
+    else:
+        # cxl_test pre-fills its mock decoders' targets with the port's dports.
+        idle = str(dport_ids[0]) if dport_ids else ""
+    return [make(i, target_list=idle) for i in range(count)]
+
+
+def endpoint_port_decoders(port_id: int, port_path: str, count: int) -> list[DecoderModel]:
+    """The idle decoders of a newly enumerated endpoint port."""
+    return [
+        DecoderModel(
+            name=f"decoder{port_id}.{i}", path=f"{port_path}/decoder{port_id}.{i}", kind="endpoint"
+        )
+        for i in range(count)
+    ]
+
+
+class PortLike(Protocol):
+    """What a port shape needs: a host-bridge, switch or endpoint port and its decoders."""
+
+    name: str
+    path: str
+    uport: str
+    parent_dport: str | None
+    dports: list[tuple[int, str]]
+    cdat: bytes | None
+    decoders: list[DecoderModel]
+
+
 class Shapes:
     """Kernel object shapes over abstract primitives."""
 
@@ -85,6 +152,10 @@ class Shapes:
 
     def unreadable_attr(self, path: str, mode: int, err: int) -> None:
         """An attribute whose read fails with err (e.g. EIO) on the real kernel."""
+        raise NotImplementedError
+
+    def char_device(self, device_path: str, node: str) -> None:
+        """The /dev node (and /sys/dev/char link) of a device that has a `dev` file."""
         raise NotImplementedError
 
     def attr(self, path: str, value: object, mode: int = 0o444) -> None:
@@ -173,3 +244,45 @@ class Shapes:
         self.attr(dec.path + "/mode", dec.mode, 0o644)
         self.attr(dec.path + "/dpa_size", kernel_pa(dec.dpa_size), 0o644)
         self.attr(dec.path + "/dpa_resource", kernel_hex(dec.dpa_resource))
+
+    def cxl_port(self, port: PortLike) -> None:
+        """A host-bridge, switch or endpoint port bound to cxl_port, with its decoders."""
+        self.cxl_object(port.path, port.name, "cxl_port", "cxl:t3", "cxl_port")
+        committed = sum(d.committed for d in port.decoders)
+        self.attr(port.path + "/decoders_committed", committed)
+        self.link(port.path + "/uport", port.uport)
+        if port.parent_dport is not None:
+            self.link(port.path + "/parent_dport", port.parent_dport)
+        for number, target in port.dports:
+            self.link(f"{port.path}/dport{number}", target)
+        if port.cdat is not None:
+            self.file(port.path + "/CDAT", port.cdat, 0o400)
+        for dec in port.decoders:
+            if dec.kind == "endpoint":
+                self.endpoint_decoder(dec)
+            else:
+                self.switch_decoder(dec)
+
+    def nmem(self, ndbus: str, n: int, major: int, serial: int, provider: str, slots: int) -> None:
+        """The libnvdimm DIMM (`nmemN`) a CXL memdev with pmem gets below the bridge's bus."""
+        path = f"{ndbus}/nmem{n}"
+        self.device(
+            path,
+            f"{_BUS}/nd",
+            devtype="nvdimm",
+            modalias="nd:t1",
+            driver=f"{_BUS}/nd/drivers/nvdimm",
+            devnum=(major, n, f"nmem{n}"),
+        )
+        self.bus_device("nd", f"nmem{n}", path, "nvdimm")
+        self.char_device(path, f"{paths.DEV}/nmem{n}")
+        self.attr(path + "/available_slots", slots)
+        self.attr(path + "/commands", "get_size get_data set_data ")
+        self.dir(path + "/cxl")
+        self.attr(path + "/cxl/id", serial)
+        self.attr(path + "/cxl/provider", provider)
+        self.dir(path + "/firmware")
+        self.attr(path + "/flags", "label ")
+        self.attr(path + "/frozen", 0)
+        self.attr(path + "/security", "disabled", 0o644)
+        self.attr(path + "/state", "idle")
