@@ -117,7 +117,7 @@ class CxlBusView:
         return out
 
     def dports(self, port: str) -> list[tuple[int, str]]:
-        """(id, device path) of the port's dportN links."""
+        """(id, device path) of the port's dportN links, by id (hardware port order)."""
         if port in self.added:
             return list(self.added[port])
         out = []
@@ -127,7 +127,7 @@ class CxlBusView:
                     out.append((int(name[5:]), self.root.realpath(port + "/" + name)))
                 except SysfsError:
                     continue
-        return out
+        return sorted(out)
 
     def port_with_dport(self, device: str) -> tuple[str, int] | None:
         """The port one of whose dports is `device`, and that dport's id."""
