@@ -23,8 +23,10 @@ from cxltool.sim import devnodes
 from cxltool.sim.shapes import (
     DecoderModel,
     Shapes,
+    cpumask,
     endpoint_port_decoders,
     kernfs_link_target,
+    nodelist,
     switch_port_decoders,
 )
 from cxltool.sim.shapes import (
@@ -59,7 +61,6 @@ _ACPI_SB = paths.SYS_DEVICES + "/LNXSYSTM:00/LNXSYBUS:00"
 _CPU = paths.SYS_DEVICES + "/system/cpu"
 
 _Decoder = DecoderModel
-DAX_ALIGN = 2 * 1024 * 1024
 
 # Drivers each bus has once its modules are loaded: name -> (module, has bind/unbind).
 _CXL_DRIVERS = {
@@ -96,33 +97,6 @@ _SSLBIS = ((0, 10000, 15), (3, 1024, 16))
 # ---------------------------------------------------------------------------
 # Small formatting helpers
 # ---------------------------------------------------------------------------
-
-
-def nodelist(nodes: list[int]) -> str:
-    """A set of small integers in cpulist syntax: 0-1,4."""
-    out: list[str] = []
-    ordered = sorted(set(nodes))
-    i = 0
-    while i < len(ordered):
-        j = i
-        while j + 1 < len(ordered) and ordered[j + 1] == ordered[j] + 1:
-            j += 1
-        out.append(str(ordered[i]) if i == j else f"{ordered[i]}-{ordered[j]}")
-        i = j + 1
-    return ",".join(out)
-
-
-def cpumask(cpus: list[int], nr_cpus: int) -> str:
-    """A CPU bitmap the way sysfs prints it: 32-bit hex words, comma separated."""
-    mask = 0
-    for c in cpus:
-        mask |= 1 << c
-    bits = max(nr_cpus, 1)
-    top = bits % 32 or 32
-    words = [f"{mask >> (bits - top):0{(top + 3) // 4}x}"]
-    for shift in range(bits - top - 32, -1, -32):
-        words.append(f"{(mask >> shift) & 0xFFFFFFFF:08x}")
-    return ",".join(words)
 
 
 def _cdat_table(structures: list[bytes]) -> bytes:
@@ -937,19 +911,18 @@ class _Writer(Shapes):
     # -- firmware-committed regions, their dax region and device --------------------------------
     def region(self, ar: _AutoRegion) -> None:
         r = ar.region
-        path = ar.path
-        self.cxl_object(path, ar.name, "cxl_region", "cxl:t6", "cxl_region")
-        self.dir(path + "/access0")
-        self.dir(path + "/access1")
-        self.attr(path + "/commit", 1, 0o644)
-        self.attr(path + "/interleave_granularity", r.granularity, 0o644)
-        self.attr(path + "/interleave_ways", r.ways, 0o644)
-        self.attr(path + "/mode", r.mode)
-        self.attr(path + "/resource", _hex(r.start))
-        self.attr(path + "/size", _hex(r.size), 0o644)
-        self.attr(path + "/uuid", "")
-        for i, target in enumerate(ar.targets):
-            self.attr(f"{path}/target{i}", target, 0o644)
+        self.cxl_region(
+            ar.path,
+            mode=r.mode,
+            ways=r.ways,
+            granularity=r.granularity,
+            size=r.size,
+            resource=r.start,
+            uuid="",
+            targets=ar.targets,
+            commit=True,
+            driver="cxl_region",
+        )
         if ar.dax_minor is not None:
             self.dax_region(ar)
 
@@ -958,43 +931,18 @@ class _Writer(Shapes):
         n = ar.id
         path = f"{ar.path}/dax_region{n}"
         self.cxl_object(path, f"dax_region{n}", "cxl_dax_region", "cxl:t8", "cxl_dax_region")
-        group = path + "/dax_region"
-        self.dir(group)
-        self.attr(group + "/id", n)
-        self.attr(group + "/size", ar.region.size)
-        self.attr(group + "/align", DAX_ALIGN, 0o400)
-        self.attr(group + "/available_size", 0)
-        self.attr(group + "/create", "", 0o644)
-        self.attr(group + "/seed", "")
-        self.wo(group + "/delete")
+        self.dax_region_group(path, n, ar.region.size, 0)
         name = f"dax{n}.0"
         dax = f"{path}/{name}"
-        driver = "kmem" if m.platform.kmem else None
-        self.device(
+        self.dax_device(
             dax,
-            paths.DAX_BUS,
-            modalias="dax:t0",
-            driver=f"{paths.DAX_DRIVERS}/kmem" if driver else None,
-            devnum=(m.platform.dax_major, ar.dax_minor, name),
-            power=True,
+            devnum=(m.platform.dax_major, ar.dax_minor),
+            driver="kmem" if m.platform.kmem else None,
+            start=ar.region.start,
+            size=ar.region.size,
+            target_node=ar.window.node,
         )
-        self.bus_device("dax", name, dax, driver)
         self.char_device(dax, f"{paths.DEV}/{name}")
-        start, size = ar.region.start, ar.region.size
-        self.attr(dax + "/align", DAX_ALIGN, 0o644)
-        self.wo(dax + "/mapping")
-        self.attr(dax + "/memmap_on_memory", 1, 0o644)
-        self.attr(dax + "/numa_node", -1)
-        self.attr(dax + "/resource", _hex(start), 0o400)
-        self.attr(dax + "/size", size, 0o644)
-        self.attr(dax + "/target_node", ar.window.node)
-        mapping = dax + "/mapping0"
-        self.dir(mapping)
-        self.attr(mapping + "/start", _hex(start), 0o400)
-        self.attr(mapping + "/end", _hex(start + size - 1), 0o400)
-        self.attr(mapping + "/page_offset", _hex(0), 0o400)
-        self.file(mapping + "/uevent", b"", 0o644)
-        self.power(mapping)
 
     # -- memory blocks and NUMA nodes ----------------------------------------------------------
     def memory(self) -> None:
@@ -1010,21 +958,7 @@ class _Writer(Shapes):
         self.file(top + "/uevent", b"", 0o644)
         self.power(top)
         for block in self.m.blocks:
-            self.memory_block(block)
-
-    def memory_block(self, b: _Block) -> None:
-        path = f"{paths.MEMORY}/memory{b.index}"
-        self.dir(path)
-        self.attr(path + "/online", int(b.online), 0o644)
-        self.attr(path + "/phys_device", 0)
-        self.attr(path + "/phys_index", f"{b.index:08x}")
-        self.attr(path + "/removable", 1)
-        self.attr(path + "/state", "online" if b.online else "offline", 0o644)
-        self.attr(path + "/valid_zones", b.zones)
-        self.file(path + "/uevent", b"", 0o644)
-        self.link(path + "/subsystem", f"{_BUS}/memory")
-        self.link(f"{path}/node{b.node}", f"{paths.NODE}/node{b.node}")
-        self.power(path)
+            self.memory_block(block.index, block.node, block.online, block.zones)
 
     def nodes(self) -> None:
         m = self.m
@@ -1052,41 +986,16 @@ class _Writer(Shapes):
 
     def node(self, node: int, online: list[int]) -> None:
         m = self.m
-        path = f"{paths.NODE}/node{node}"
-        self.dir(path)
-        self.wo(path + "/compact")
         cpus = m.node_cpus(node)
-        for cpu in cpus:
-            self.link(f"{path}/cpu{cpu}", f"{_CPU}/cpu{cpu}")
-        self.attr(path + "/cpulist", nodelist(cpus))
-        self.attr(path + "/cpumap", cpumask(cpus, m.platform.cpus))
-        self.attr(path + "/distance", " ".join("10" if n == node else "20" for n in online))
-        hp = path + "/hugepages"
-        self.dir(hp)
-        for size_kb, demote in (("1048576kB", True), ("2048kB", False)):
-            d = f"{hp}/hugepages-{size_kb}"
-            self.dir(d)
-            if demote:
-                self.wo(d + "/demote")
-                self.attr(d + "/demote_size", "2048kB", 0o644)
-            self.attr(d + "/free_hugepages", 0)
-            self.attr(d + "/nr_hugepages", 0, 0o644)
-            self.attr(d + "/surplus_hugepages", 0)
         blocks = [b for b in m.blocks if b.node == node]
-        total_kb = sum(m.platform.memory_block_size for b in blocks if b.online) // 1024
-        self.attr(path + "/meminfo", _meminfo(node, total_kb).rstrip("\n"))
-        for b in blocks:
-            self.link(f"{path}/memory{b.index}", f"{paths.MEMORY}/memory{b.index}")
-        mf = path + "/memory_failure"
-        self.dir(mf)
-        for name in ("delayed", "failed", "ignored", "recovered", "total"):
-            self.attr(f"{mf}/{name}", 0)
-        self.attr(path + "/numastat", _numastat().rstrip("\n"))
-        self.attr(path + "/vmstat", _vmstat(total_kb // 4).rstrip("\n"))
-        self.file(path + "/uevent", b"", 0o644)
-        self.link(path + "/subsystem", f"{_BUS}/node")
-        self.power(path)
-        self.dir(path + "/x86")
+        self.numa_node(
+            node,
+            cpus=cpus,
+            cpumap=cpumask(cpus, m.platform.cpus),
+            distance=" ".join("10" if n == node else "20" for n in online),
+            total_kb=sum(m.platform.memory_block_size for b in blocks if b.online) // 1024,
+            blocks=[b.index for b in blocks],
+        )
 
     # -- /dev nodes and their sys/dev/char links ------------------------------------------------
     def dev_nodes(self) -> None:
@@ -1103,40 +1012,6 @@ def _makedirs(host: str) -> None:
         os.mkdir(host, 0o755)
     except FileExistsError:
         pass
-
-
-def _meminfo(node: int, total_kb: int) -> str:
-    fields = [("MemTotal", total_kb), ("MemFree", total_kb), ("MemUsed", 0)]
-    fields += [
-        (k, 0)
-        for k in (
-            "SwapCached Active Inactive Active(anon) Inactive(anon) Active(file) Inactive(file) "
-            "Unevictable Mlocked Dirty Writeback FilePages Mapped AnonPages Shmem KernelStack "
-            "PageTables SecPageTables NFS_Unstable Bounce WritebackTmp KReclaimable Slab "
-            "SReclaimable SUnreclaim AnonHugePages ShmemHugePages ShmemPmdMapped FileHugePages "
-            "FilePmdMapped Unaccepted"
-        ).split()
-    ]
-    lines = [f"Node {node} {k + ':':<16}{v:>8} kB" for k, v in fields]
-    hugepages = ("HugePages_Total", "HugePages_Free", "HugePages_Surp")
-    lines += [f"Node {node} {k + ':':<16}{0:>6}" for k in hugepages]
-    return "\n".join(lines) + "\n"
-
-
-def _numastat() -> str:
-    keys = ("numa_hit", "numa_miss", "numa_foreign", "interleave_hit", "local_node", "other_node")
-    return "".join(f"{k} 0\n" for k in keys)
-
-
-def _vmstat(free_pages: int) -> str:
-    keys = (
-        "nr_zone_inactive_anon nr_zone_active_anon nr_zone_inactive_file nr_zone_active_file "
-        "nr_zone_unevictable nr_zone_write_pending nr_mlock nr_bounce nr_zspages nr_free_cma "
-        "nr_unaccepted numa_hit numa_miss numa_foreign numa_interleave numa_local numa_other "
-        "nr_inactive_anon nr_active_anon nr_inactive_file nr_active_file nr_unevictable "
-        "nr_slab_reclaimable nr_slab_unreclaimable nr_isolated_anon nr_isolated_file"
-    ).split()
-    return f"nr_free_pages {free_pages}\n" + "".join(f"{k} 0\n" for k in keys)
 
 
 # ---------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from cxltool.sysfs import paths
 
 _BUS = paths.SYS + "/bus"
 EIO = 5
+DAX_ALIGN = 2 * 1024 * 1024  # PMD alignment of CXL and hmem dax regions
 
 NO_RESOURCE = 0xFFFFFFFFFFFFFFFF
 PASSTHROUGH_GRANULARITY = 4096  # a passthrough decoder reports PAGE_SIZE
@@ -286,3 +287,232 @@ class Shapes:
         self.attr(path + "/frozen", 0)
         self.attr(path + "/security", "disabled", 0o644)
         self.attr(path + "/state", "idle")
+
+    # -- regions and their dax side ---------------------------------------------------
+    def cxl_region(
+        self,
+        path: str,
+        *,
+        mode: str,
+        ways: int,
+        granularity: int,
+        size: int,
+        resource: int,
+        uuid: str,
+        targets: list[str],
+        commit: bool,
+        driver: str | None,
+    ) -> None:
+        """A region below its root decoder (`uuid` is writable only for pmem)."""
+        name = path.rsplit("/", 1)[1]
+        self.cxl_object(path, name, "cxl_region", "cxl:t6", driver)
+        self.dir(path + "/access0")
+        self.dir(path + "/access1")
+        self.attr(path + "/commit", int(commit), 0o644)
+        self.attr(path + "/interleave_granularity", granularity, 0o644)
+        self.attr(path + "/interleave_ways", ways, 0o644)
+        self.attr(path + "/mode", mode)
+        self.attr(path + "/resource", kernel_hex(resource))
+        self.attr(path + "/size", kernel_hex(size), 0o644)
+        self.attr(path + "/uuid", uuid, 0o644 if mode == "pmem" else 0o444)
+        for i, target in enumerate(targets):
+            self.attr(f"{path}/target{i}", target, 0o644)
+
+    def dax_region_group(self, parent: str, region_id: int, size: int, available: int) -> None:
+        """The `dax_region/` attribute group a dax region's producer device carries."""
+        group = parent + "/dax_region"
+        self.dir(group)
+        self.attr(group + "/id", region_id)
+        self.attr(group + "/size", size)
+        self.attr(group + "/align", DAX_ALIGN, 0o400)
+        self.attr(group + "/available_size", available)
+        self.attr(group + "/create", "", 0o644)
+        self.attr(group + "/seed", "")
+        self.wo(group + "/delete")
+
+    def dax_device(
+        self,
+        path: str,
+        *,
+        devnum: tuple[int, int],
+        driver: str | None,
+        start: int,
+        size: int,
+        target_node: int,
+    ) -> None:
+        """A dax device with one mapping covering [start, start + size)."""
+        name = path.rsplit("/", 1)[1]
+        major, minor = devnum
+        self.device(
+            path,
+            paths.DAX_BUS,
+            modalias="dax:t0",
+            driver=f"{paths.DAX_DRIVERS}/{driver}" if driver else None,
+            devnum=(major, minor, name),
+            power=True,
+        )
+        self.bus_device("dax", name, path, driver)
+        self.attr(path + "/align", DAX_ALIGN, 0o644)
+        self.wo(path + "/mapping")
+        self.attr(path + "/memmap_on_memory", 1, 0o644)
+        self.attr(path + "/numa_node", -1)
+        self.attr(path + "/resource", kernel_hex(start), 0o400)
+        self.attr(path + "/size", size, 0o644)
+        # The kernel hides target_node when the range has no node.
+        if target_node >= 0:
+            self.attr(path + "/target_node", target_node)
+        mapping = path + "/mapping0"
+        self.dir(mapping)
+        self.attr(mapping + "/start", kernel_hex(start), 0o400)
+        self.attr(mapping + "/end", kernel_hex(start + size - 1), 0o400)
+        self.attr(mapping + "/page_offset", kernel_hex(0), 0o400)
+        self.file(mapping + "/uevent", b"", 0o644)
+        self.power(mapping)
+
+    def dax_mapping(self, device: str, index: int, start: int, end: int, page_offset: int) -> None:
+        """`mappingN/` of a dax device: one physical range (end inclusive, offset in pages)."""
+        mapping = f"{device}/mapping{index}"
+        self.dir(mapping)
+        self.attr(mapping + "/start", kernel_hex(start), 0o400)
+        self.attr(mapping + "/end", kernel_hex(end), 0o400)
+        self.attr(mapping + "/page_offset", kernel_hex(page_offset), 0o400)
+        self.file(mapping + "/uevent", b"", 0o644)
+        self.power(mapping)
+
+    # -- memory blocks and NUMA nodes ----------------------------------------------------
+    def memory_block(self, index: int, node: int, online: bool, zones: str) -> None:
+        """`memoryK/` below /sys/devices/system/memory, linked to its node."""
+        path = f"{paths.MEMORY}/memory{index}"
+        self.dir(path)
+        self.attr(path + "/online", int(online), 0o644)
+        self.attr(path + "/phys_device", 0)
+        self.attr(path + "/phys_index", f"{index:08x}")
+        self.attr(path + "/removable", 1)
+        self.attr(path + "/state", "online" if online else "offline", 0o644)
+        self.attr(path + "/valid_zones", zones)
+        self.file(path + "/uevent", b"", 0o644)
+        self.link(path + "/subsystem", f"{_BUS}/memory")
+        self.link(f"{path}/node{node}", f"{paths.NODE}/node{node}")
+        self.power(path)
+
+    def numa_node(
+        self,
+        node: int,
+        *,
+        cpus: list[int],
+        cpumap: str,
+        distance: str,
+        total_kb: int,
+        blocks: list[int],
+    ) -> None:
+        """`nodeN/` below /sys/devices/system/node: an online NUMA node.
+
+        `total_kb` is the node's onlined memory, which meminfo and vmstat show.
+        """
+        path = f"{paths.NODE}/node{node}"
+        self.dir(path)
+        self.wo(path + "/compact")
+        for cpu in cpus:
+            self.link(f"{path}/cpu{cpu}", f"{_CPU}/cpu{cpu}")
+        self.attr(path + "/cpulist", nodelist(cpus))
+        self.attr(path + "/cpumap", cpumap)
+        self.attr(path + "/distance", distance)
+        hp = path + "/hugepages"
+        self.dir(hp)
+        for size_kb, demote in (("1048576kB", True), ("2048kB", False)):
+            d = f"{hp}/hugepages-{size_kb}"
+            self.dir(d)
+            if demote:
+                self.wo(d + "/demote")
+                self.attr(d + "/demote_size", "2048kB", 0o644)
+            self.attr(d + "/free_hugepages", 0)
+            self.attr(d + "/nr_hugepages", 0, 0o644)
+            self.attr(d + "/surplus_hugepages", 0)
+        self.attr(path + "/meminfo", node_meminfo(node, total_kb).rstrip("\n"))
+        for index in blocks:
+            self.link(f"{path}/memory{index}", f"{paths.MEMORY}/memory{index}")
+        mf = path + "/memory_failure"
+        self.dir(mf)
+        for name in ("delayed", "failed", "ignored", "recovered", "total"):
+            self.attr(f"{mf}/{name}", 0)
+        self.attr(path + "/numastat", node_numastat().rstrip("\n"))
+        self.attr(path + "/vmstat", node_vmstat(total_kb // 4).rstrip("\n"))
+        self.file(path + "/uevent", b"", 0o644)
+        self.link(path + "/subsystem", f"{_BUS}/node")
+        self.power(path)
+        self.dir(path + "/x86")
+
+
+_CPU = paths.SYS_DEVICES + "/system/cpu"
+
+
+def nodelist(nodes: list[int]) -> str:
+    """A set of small integers in cpulist syntax: 0-1,4."""
+    out: list[str] = []
+    ordered = sorted(set(nodes))
+    i = 0
+    while i < len(ordered):
+        j = i
+        while j + 1 < len(ordered) and ordered[j + 1] == ordered[j] + 1:
+            j += 1
+        out.append(str(ordered[i]) if i == j else f"{ordered[i]}-{ordered[j]}")
+        i = j + 1
+    return ",".join(out)
+
+
+def parse_nodelist(text: str | None) -> list[int]:
+    """`0-1,4` -> [0, 1, 4]; malformed parts are skipped."""
+    out: list[int] = []
+    for part in (text or "").split(","):
+        lo, _, hi = part.strip().partition("-")
+        if lo.isdigit() and (not hi or hi.isdigit()):
+            out.extend(range(int(lo), int(hi or lo) + 1))
+    return out
+
+
+def cpumask(cpus: list[int], nr_cpus: int) -> str:
+    """A CPU bitmap the way sysfs prints it: 32-bit hex words, comma separated."""
+    mask = 0
+    for c in cpus:
+        mask |= 1 << c
+    bits = max(nr_cpus, 1)
+    top = bits % 32 or 32
+    words = [f"{mask >> (bits - top):0{(top + 3) // 4}x}"]
+    for shift in range(bits - top - 32, -1, -32):
+        words.append(f"{(mask >> shift) & 0xFFFFFFFF:08x}")
+    return ",".join(words)
+
+
+def node_meminfo(node: int, total_kb: int) -> str:
+    """A node's meminfo with `total_kb` onlined and free, every other counter zero."""
+    fields = [("MemTotal", total_kb), ("MemFree", total_kb), ("MemUsed", 0)]
+    fields += [
+        (k, 0)
+        for k in (
+            "SwapCached Active Inactive Active(anon) Inactive(anon) Active(file) Inactive(file) "
+            "Unevictable Mlocked Dirty Writeback FilePages Mapped AnonPages Shmem KernelStack "
+            "PageTables SecPageTables NFS_Unstable Bounce WritebackTmp KReclaimable Slab "
+            "SReclaimable SUnreclaim AnonHugePages ShmemHugePages ShmemPmdMapped FileHugePages "
+            "FilePmdMapped Unaccepted"
+        ).split()
+    ]
+    lines = [f"Node {node} {k + ':':<16}{v:>8} kB" for k, v in fields]
+    hugepages = ("HugePages_Total", "HugePages_Free", "HugePages_Surp")
+    lines += [f"Node {node} {k + ':':<16}{0:>6}" for k in hugepages]
+    return "\n".join(lines) + "\n"
+
+
+def node_numastat() -> str:
+    keys = ("numa_hit", "numa_miss", "numa_foreign", "interleave_hit", "local_node", "other_node")
+    return "".join(f"{k} 0\n" for k in keys)
+
+
+def node_vmstat(free_pages: int) -> str:
+    keys = (
+        "nr_zone_inactive_anon nr_zone_active_anon nr_zone_inactive_file nr_zone_active_file "
+        "nr_zone_unevictable nr_zone_write_pending nr_mlock nr_bounce nr_zspages nr_free_cma "
+        "nr_unaccepted numa_hit numa_miss numa_foreign numa_interleave numa_local numa_other "
+        "nr_inactive_anon nr_active_anon nr_inactive_file nr_active_file nr_unevictable "
+        "nr_slab_reclaimable nr_slab_unreclaimable nr_isolated_anon nr_isolated_file"
+    ).split()
+    return f"nr_free_pages {free_pages}\n" + "".join(f"{k} 0\n" for k in keys)
