@@ -340,7 +340,32 @@ class Shapes:
         size: int,
         target_node: int,
     ) -> None:
-        """A dax device with one mapping covering [start, start + size)."""
+        """A region's first dax device: one mapping covering [start, start + size)."""
+        self.dax_device_attrs(
+            path,
+            devnum=devnum,
+            driver=driver,
+            resource=start,
+            size=size,
+            target_node=target_node,
+            memmap_on_memory=True,
+        )
+        self.dax_mapping(path, 0, start, start + size - 1, 0)
+
+    def dax_device_attrs(
+        self,
+        path: str,
+        *,
+        devnum: tuple[int, int],
+        driver: str | None,
+        resource: int,
+        size: int,
+        target_node: int,
+        memmap_on_memory: bool,
+        align: int = DAX_ALIGN,
+        numa_node: int = -1,
+    ) -> None:
+        """A dax device on the dax bus without its mappings (see dax_mapping)."""
         name = path.rsplit("/", 1)[1]
         major, minor = devnum
         self.device(
@@ -352,22 +377,15 @@ class Shapes:
             power=True,
         )
         self.bus_device("dax", name, path, driver)
-        self.attr(path + "/align", DAX_ALIGN, 0o644)
+        self.attr(path + "/align", align, 0o644)
         self.wo(path + "/mapping")
-        self.attr(path + "/memmap_on_memory", 1, 0o644)
-        self.attr(path + "/numa_node", -1)
-        self.attr(path + "/resource", kernel_hex(start), 0o400)
+        self.attr(path + "/memmap_on_memory", int(memmap_on_memory), 0o644)
+        self.attr(path + "/numa_node", numa_node)
+        self.attr(path + "/resource", kernel_hex(resource), 0o400)
         self.attr(path + "/size", size, 0o644)
         # The kernel hides target_node when the range has no node.
         if target_node >= 0:
             self.attr(path + "/target_node", target_node)
-        mapping = path + "/mapping0"
-        self.dir(mapping)
-        self.attr(mapping + "/start", kernel_hex(start), 0o400)
-        self.attr(mapping + "/end", kernel_hex(start + size - 1), 0o400)
-        self.attr(mapping + "/page_offset", kernel_hex(0), 0o400)
-        self.file(mapping + "/uevent", b"", 0o644)
-        self.power(mapping)
 
     def dax_mapping(self, device: str, index: int, start: int, end: int, page_offset: int) -> None:
         """`mappingN/` of a dax device: one physical range (end inclusive, offset in pages)."""
