@@ -63,7 +63,7 @@ def _add_switch_port(core: DeviceCore, parent: str, uport: str, write_path: str)
         uport=uport,
         parent_dport=parent_dir(uport),
         dports=hw.dports,
-        cdat=None,  # the transaction journal carries text only
+        cdat=hw.cdat,
         decoders=switch_port_decoders(n, path, ids, hw.decoders, platform == "acpi"),
     )
     core.shapes.cxl_port(model)
@@ -110,7 +110,7 @@ def probe_memdev(core: DeviceCore, memdev: str, write_path: str) -> None:
             uport=memdev,
             parent_dport=parent_dir(parent_dir(memdev)),
             dports=[],
-            cdat=None,  # the transaction journal carries text only
+            cdat=hw.cdat,
             decoders=endpoint_port_decoders(n, path, hw.decoders),
         )
     )

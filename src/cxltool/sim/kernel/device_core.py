@@ -23,13 +23,14 @@ class KernelShapes(TxnShapes):
     """Object shapes planned on a transaction, char device nodes included."""
 
     def char_device(self, device_path: str, node: str) -> None:
-        # Existence is what tools check; a plain file stands in for the node
-        # (the transaction journal has no mknod step).
         dev_file = self.txn.root.host(device_path + "/dev")
         numbers = self.pending_dev.get(device_path) or _read(dev_file)
-        self.txn.write(node, "", 0o600)
         if numbers:
+            major, minor = (int(x) for x in numbers.split(":"))
+            self.txn.mknod(node, major, minor)
             self.link(f"{paths.SYS_DEV_CHAR}/{numbers}", device_path)
+        else:
+            self.txn.write(node, "", 0o600)
 
     @property
     def pending_dev(self) -> dict[str, str]:

@@ -12,11 +12,13 @@ exclusive lock on the root, so concurrent processes take turns.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import fcntl
 import json
 import os
 import shutil
+import stat
 from collections.abc import Iterator
 from typing import Any
 
@@ -67,9 +69,17 @@ class Transaction:
         self.state: dict[str, Any] | None = None
 
     # -- planning ------------------------------------------------------------
-    def write(self, path: str, content: str, mode: int | None = None) -> None:
-        """Set an attribute's content (the kernel's text, newline included)."""
-        self.ops.append(["write", path, content, mode])
+    def write(self, path: str, content: str | bytes, mode: int | None = None) -> None:
+        """Set an attribute's content (the kernel's text, newline included, or bytes)."""
+        if isinstance(content, bytes):
+            # Binary attributes (CDAT) travel through the JSON journal as base64.
+            self.ops.append(["write_b64", path, base64.b64encode(content).decode(), mode])
+        else:
+            self.ops.append(["write", path, content, mode])
+
+    def mknod(self, path: str, major: int, minor: int) -> None:
+        """A character device node (a plain file where the process may not mknod)."""
+        self.ops.append(["mknod", path, major, minor])
 
     def mkdir(self, path: str) -> None:
         self.ops.append(["mkdir", path])
@@ -116,15 +126,24 @@ def _apply(root: SimulatedRoot, doc: dict[str, Any]) -> None:
     base = root.base
     for op in doc["ops"]:
         kind, path = op[0], base + op[1]
-        if kind == "write":
-            content, mode = op[2], op[3]
-            parent = os.path.dirname(path)
-            os.makedirs(parent, exist_ok=True)
+        if kind in ("write", "write_b64"):
+            data = op[2].encode() if kind == "write" else base64.b64decode(op[2])
+            mode = op[3]
+            os.makedirs(os.path.dirname(path), exist_ok=True)
             if mode is None and os.path.exists(path):
                 mode = os.stat(path).st_mode & 0o7777
-            with open(path, "w") as f:
-                f.write(content)
+            with open(path, "wb") as f:
+                f.write(data)
             os.chmod(path, 0o444 if mode is None else mode)
+        elif kind == "mknod":
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            if os.path.lexists(path):
+                os.unlink(path)
+            try:
+                os.mknod(path, 0o600 | stat.S_IFCHR, os.makedev(op[2], op[3]))
+            except OSError:
+                with open(path, "w"):
+                    pass
         elif kind == "mkdir":
             os.makedirs(path, exist_ok=True)
         elif kind == "symlink":
@@ -188,7 +207,7 @@ class TxnShapes(Shapes):
         self.txn.mkdir(path)
 
     def file(self, path: str, data: str | bytes = b"", mode: int = 0o444) -> None:
-        self.txn.write(path, data.decode() if isinstance(data, bytes) else data, mode)
+        self.txn.write(path, data, mode)
 
     def link(self, path: str, target: str) -> None:
         # Literal text as kernfs writes it; the journal stores it verbatim.
