@@ -49,3 +49,9 @@ PROC_MOUNTS = "/proc/mounts"
 
 # libdaxctl reads a dax device's start here when `resource` is unreadable.
 PROC_IOMEM = "/proc/iomem"
+
+# daxctl's configuration: reconfigure-device -C reads DAXCTL_CONF_DIR/*.conf;
+# migrate-device-model links the modprobe policy it ships into modprobe.d.
+DAXCTL_CONF_DIR = "/etc/daxctl.conf.d"
+DAXCTL_MODPROBE_INSTALL = "/etc/modprobe.d/daxctl.conf"
+DAXCTL_MODPROBE_DATA = "/usr/share/daxctl/daxctl.conf"
