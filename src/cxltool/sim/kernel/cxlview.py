@@ -68,9 +68,15 @@ class Cxl:
             table[name] = entry
         else:
             table.pop(name, None)
+        if not table:
+            del self.state[_REGION_STATE]
 
     def forget_region(self, name: str) -> None:
-        self.state.get(_REGION_STATE, {}).pop(name, None)
+        table = self.state.get(_REGION_STATE)
+        if table is not None:
+            table.pop(name, None)
+            if not table:
+                del self.state[_REGION_STATE]
 
     # -- lookups -------------------------------------------------------------------
     def bus_device(self, name: str) -> str | None:

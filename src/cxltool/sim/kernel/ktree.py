@@ -149,6 +149,12 @@ class KernelTree:
         self._kind[path] = _FILE
         self._content[path] = text
 
+    def mknod(self, path: str, major: int, minor: int) -> None:
+        """A character device node under /dev."""
+        self.txn.mknod(path, major, minor)
+        self._kind[path] = _FILE
+        self._content[path] = ""
+
     def mkdir(self, path: str) -> None:
         self.txn.mkdir(path)
         self._kind[path] = _DIR

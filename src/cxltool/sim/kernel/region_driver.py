@@ -119,10 +119,8 @@ def _nodelist(text: str | None) -> list[int]:
 
 
 def _add_dev_node(cxl: Cxl, device: str, major: int, minor: int) -> None:
-    # A plain file stands in for the character device, as in built trees made
-    # without CAP_MKNOD; the sys/dev/char link makes it known.
     name = device.rsplit("/", 1)[1]
-    cxl.kt.set_file(f"{paths.DEV}/{name}", "", 0o600)
+    cxl.kt.mknod(f"{paths.DEV}/{name}", major, minor)
     cxl.kt.link(f"{paths.SYS_DEV_CHAR}/{major}:{minor}", device)
 
 
@@ -158,7 +156,10 @@ def _add_dax_region(cxl: Cxl, region: Region) -> None:
         target_node=window_node(cxl, region),
     )
     _add_dev_node(cxl, dax, major, minor)
-    # Memory blocks for a kmem-bound device are the dax/memory area's to make.
+    # kmem's probe would now hot-add the range as memory blocks on the target
+    # node and online them per auto_online_blocks. That is the dax/memory
+    # area's work (docs/compat.md, "Regions"): until it is done here, the
+    # device is bound to kmem with no memory blocks.
 
 
 def _add_pmem_region(cxl: Cxl, region: Region) -> None:
