@@ -60,6 +60,8 @@ def test_a_bound_ram_region_gets_its_dax_region_and_device_on_kmem(tmp_path):
     assert read(root, dax + "/mapping0/start") == "0x490000000"
     assert root.exists("/dev/dax0.0")
     assert root.realpath(f"{paths.SYS_DEV_CHAR}/252:0") == dax
+    # Not yet: kmem's memory blocks for the range (docs/compat.md, "Regions").
+    assert not root.exists(f"{paths.MEMORY}/memory146")  # 0x490000000 / 128M
 
 
 def test_a_bound_pmem_region_gets_its_pmem_region(tmp_path):
@@ -69,6 +71,9 @@ def test_a_bound_pmem_region_gets_its_pmem_region(tmp_path):
     assert root.realpath(f"{DEV}/pmem_{region}") == f"{path}/pmem_{region}"
     assert attr(root, f"pmem_{region}", "devtype") == "cxl_pmem_region"
     assert root.islink(f"{path}/pmem_{region}/driver")
+    # Not emulated: the libnvdimm region below the bridge (docs/compat.md, "Regions").
+    ndbus = root.realpath(f"{DEV}/nvdimm-bridge0") + "/ndbus0"
+    assert not [n for n in root.listdir(ndbus) if n.startswith("region")]
 
 
 def test_a_pmem_region_without_a_bound_nvdimm_bridge_is_enxio(tmp_path):
