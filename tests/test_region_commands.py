@@ -329,3 +329,26 @@ def test_destroy_of_a_locked_region_fails_at_the_decode_reset(tmp_path):
     assert REGION + "destroy_region: region0: failed to reset decode: Operation not " \
         "permitted\n" in err
     assert err.endswith(REGION + "cmd_destroy_region: destroyed 0 regions\n")
+
+
+def test_disable_takes_system_ram_offline_first(system):
+    root = system("qemu-a")
+    tree = _root(root)
+    assert cxl(root, "create-region", "-m", "-d", "decoder0.0", "-t", "ram", "mem0")[0] == 0
+    assert tree.read("/sys/devices/system/memory/memory146/state") == "online"
+    assert cxl(root, "disable-region", "region0") == (
+        0, "", REGION + "cmd_disable_region: disabled 1 region\n")
+    # Offlined, then removed by kmem as the region's dax device went away.
+    assert not tree.exists("/sys/devices/system/memory/memory146")
+    assert cxl(root, "destroy-region", "region0") == (
+        0, "", REGION + "cmd_destroy_region: destroyed 1 region\n")
+
+
+def test_destroy_force_of_a_ram_region_offlines_and_destroys(system):
+    root = system("qemu-a")
+    tree = _root(root)
+    assert cxl(root, "create-region", "-m", "-d", "decoder0.0", "-t", "ram", "mem0")[0] == 0
+    assert cxl(root, "destroy-region", "-f", "region0") == (
+        0, "", REGION + "cmd_destroy_region: destroyed 1 region\n")
+    assert not tree.exists("/sys/bus/cxl/devices/region0")
+    assert not tree.exists("/sys/devices/system/memory/memory146")

@@ -60,8 +60,11 @@ def test_a_bound_ram_region_gets_its_dax_region_and_device_on_kmem(tmp_path):
     assert read(root, dax + "/mapping0/start") == "0x490000000"
     assert root.exists("/dev/dax0.0")
     assert root.realpath(f"{paths.SYS_DEV_CHAR}/252:0") == dax
-    # Not yet: kmem's memory blocks for the range (docs/compat.md, "Regions").
-    assert not root.exists(f"{paths.MEMORY}/memory146")  # 0x490000000 / 128M
+    # kmem hot-added the range, onlined as auto_online_blocks ("online") says.
+    for block in ("memory146", "memory147"):  # 0x490000000 / 128M, 256M
+        assert read(root, f"{paths.MEMORY}/{block}/state") == "online"
+        assert root.realpath(f"{paths.MEMORY}/{block}/node1") == f"{paths.NODE}/node1"
+    assert not root.exists(f"{paths.MEMORY}/memory148")
 
 
 def test_a_bound_pmem_region_gets_its_pmem_region(tmp_path):
@@ -82,6 +85,30 @@ def test_a_pmem_region_without_a_bound_nvdimm_bridge_is_enxio(tmp_path):
     bridge = root.realpath(f"{DEV}/nvdimm-bridge0")
     os.unlink(root.host(bridge + "/driver"))
     refused(root, BIND, region, errno.ENXIO)
+
+
+def test_unbind_with_memory_online_leaks_it(tmp_path):
+    root = capture_root(tmp_path, "a-v81")
+    build_region(root, ["decoder2.0"])
+    write(root, f"{REGION0}/driver/unbind", "region0")
+    # kmem could not remove online memory: it stays, and the region still unbinds.
+    assert read(root, f"{paths.MEMORY}/memory146/state") == "online"
+    assert not root.exists(f"{paths.DAX_DEVICES}/dax0.0")
+    # Binding again finds the range still reserved: kmem's probe fails and
+    # dax0.0 is left without a driver.
+    write(root, BIND, "region0")
+    assert root.exists(f"{paths.DAX_DEVICES}/dax0.0")
+    assert not root.exists(f"{paths.DAX_DEVICES}/dax0.0/driver")
+
+
+def test_unbind_with_memory_offline_removes_it(tmp_path):
+    root = capture_root(tmp_path, "a-v81")
+    build_region(root, ["decoder2.0"])
+    for block in ("memory146", "memory147"):
+        write(root, f"{paths.MEMORY}/{block}/state", "offline")
+    write(root, f"{REGION0}/driver/unbind", "region0")
+    assert not root.exists(f"{paths.MEMORY}/memory146")
+    assert not root.exists(f"{paths.MEMORY}/memory147")
 
 
 def test_unbind_of_a_region_not_bound_is_enodev(tmp_path):

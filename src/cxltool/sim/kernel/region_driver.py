@@ -6,9 +6,9 @@ a `dax_regionN` device; with the `cxl_dax_region` driver there, it carries the
 which Linux 6.12 hands to `kmem` by default when kmem is loaded. A pmem region
 gets a `pmem_regionN` device (the nvdimm bridge must exist and be bound).
 
-Not done here, and left to the dax/memory area of the emulator: the memory
-blocks kmem would hot-add (and online per `auto_online_blocks`), and the
-libnvdimm region that `cxl_pmem_region` would create below the nvdimm bridge.
+The memory blocks kmem hot-adds (and removes on unbind) are planned by the
+memory area (kmem.py). Not emulated: the libnvdimm region that
+`cxl_pmem_region` would create below the nvdimm bridge.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from __future__ import annotations
 import errno
 import re
 
+from cxltool.sim.kernel import kmem
 from cxltool.sim.kernel.cxlview import COMMIT, Cxl, Region
 from cxltool.sim.kernel.kerror import KernelError
 from cxltool.sysfs import paths
@@ -146,20 +147,24 @@ def _add_dax_region(cxl: Cxl, region: Region) -> None:
     major = _dax_major(cxl)
     minor = _free_dax_minor(cxl, major)
     dax = f"{path}/dax{n}.0"
-    kmem = _driver_loaded(cxl, paths.DAX_DRIVERS, "kmem")
+    node = window_node(cxl, region)
+    driver = None
+    if _driver_loaded(cxl, paths.DAX_DRIVERS, "kmem"):
+        # A CXL ram region's device goes to kmem by default, whose probe hot-adds
+        # the range as memory blocks (onlined per auto_online_blocks); if that
+        # probe fails the device stays unbound.
+        span = (region.start, region.start + region.size - 1)
+        if kmem.plan_kmem_attach(cxl.kt.txn, [span], node) == 0:
+            driver = "kmem"
     shapes.dax_device(
         dax,
         devnum=(major, minor),
-        driver="kmem" if kmem else None,
+        driver=driver,
         start=region.start,
         size=region.size,
-        target_node=window_node(cxl, region),
+        target_node=node,
     )
     _add_dev_node(cxl, dax, major, minor)
-    # kmem's probe would now hot-add the range as memory blocks on the target
-    # node and online them per auto_online_blocks. That is the dax/memory
-    # area's work (docs/compat.md, "Regions"): until it is done here, the
-    # device is bound to kmem with no memory blocks.
 
 
 def _add_pmem_region(cxl: Cxl, region: Region) -> None:
@@ -195,6 +200,18 @@ def probe(cxl: Cxl, region: Region) -> None:
     attach_driver(cxl, region.path, "cxl", "cxl_region")
 
 
+def _mappings(cxl: Cxl, device: str) -> list[tuple[int, int]]:
+    """A dax device's ranges, from its mappingN directories (end inclusive)."""
+    out = []
+    for name in cxl.kt.listdir(device):
+        if name.startswith("mapping") and name[7:].isdigit():
+            start = cxl.kt.read(f"{device}/{name}/start")
+            end = cxl.kt.read(f"{device}/{name}/end")
+            if start and end:
+                out.append((int(start, 0), int(end, 0)))
+    return out
+
+
 def _remove_device(cxl: Cxl, path: str, bus: str) -> None:
     name = path.rsplit("/", 1)[1]
     detach_driver(cxl, path)
@@ -212,6 +229,9 @@ def release(cxl: Cxl, region: Region) -> None:
         for name in cxl.kt.listdir(dax_region):
             if _DAX_DEVICE.match(name):
                 device = f"{dax_region}/{name}"
+                if cxl.kt.link_name(device + "/driver") == "kmem":
+                    # kmem lets go of the memory: offline blocks go, online ones leak.
+                    kmem.plan_kmem_detach(cxl.kt.txn, _mappings(cxl, device))
                 _remove_dev_node(cxl, device)
                 _remove_device(cxl, device, "dax")
         _remove_device(cxl, dax_region, "cxl")
