@@ -302,3 +302,25 @@ def test_detaching_from_a_committed_region_resets_and_unbinds_it(tmp_path):
     # unprogrammed, so its range stays (as on the captured kernel).
     assert attr(root, "decoder1.0", "region") == ""
     assert attr(root, "decoder1.0", "size") == "0x10000000"
+
+
+def test_teardown_code_can_take_members_away_in_one_write(tmp_path):
+    # What a driver-core teardown does when endpoint decoders go away: each
+    # leaves its region as a targetN detach would, seeing the ones before it.
+    from cxltool.sim.kernel.region_attach import detach_endpoint_decoder
+    from cxltool.sim.kernel.txn import Transaction, locked
+
+    root = fixture_root(tmp_path, "qemu-c")
+    a, b = endpoint_decoder(root, "mem0"), endpoint_decoder(root, "mem1")
+    region = build_region(root, [a, b])
+    with locked(root):
+        txn = Transaction(root)
+        detach_endpoint_decoder(txn, root.realpath(f"{DEV}/{a}"))
+        detach_endpoint_decoder(txn, root.realpath(f"{DEV}/{b}"))
+        txn.commit()
+    assert attr(root, region, "commit") == "0"
+    assert (attr(root, region, "target0"), attr(root, region, "target1")) == ("", "")
+    for port in ("port1", "port2"):
+        assert attr(root, port, "decoders_committed") == "0"
+    assert attr(root, "decoder2.0", "region") == ""
+    assert not root.exists(f"{DEV}/{region}/driver")
