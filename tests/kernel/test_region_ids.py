@@ -127,3 +127,13 @@ def test_delete_tears_down_a_committed_bound_region(tmp_path):
     # The DPA allocation stays with the endpoint decoder.
     assert attr(root, "decoder2.0", "dpa_size") == "0x0000000010000000"
     assert attr(root, "decoder0.0", "create_ram_region") == "region0"
+
+
+def test_firmware_assembled_regions_took_their_ids_from_the_same_pool(tmp_path):
+    # cxl_test: six windows reserve ids 0-5 at boot; the assembled region0 took
+    # decoder0.0's, which then reserved 6.
+    root = fixture_root(tmp_path, "cxl_test")
+    assert attr(root, "decoder0.0", "create_ram_region") == "region6"
+    assert attr(root, "decoder0.1", "create_ram_region") == "region1"
+    new_region(root, "decoder0.1")
+    assert attr(root, "decoder0.1", "create_ram_region") == "region7"
