@@ -38,20 +38,30 @@ _IDS_KEY = "dax_driver_ids"
 _ID = re.compile(r"^dax(-?\d+)\.(-?\d+)$")
 
 
+def _type_match(driver: str, dev: DaxDevice) -> bool:
+    return (driver == "kmem") == dev.region.kmem_default
+
+
+def _id_table(txn: Transaction) -> dict[str, list[str]]:
+    state = txn.kernel_state()
+    if _IDS_KEY not in state:
+        # A tree without this state (a restored capture): a device bound to a
+        # driver that does not take it by type got there by name.
+        table: dict[str, list[str]] = {}
+        for dev in bus_devices(txn.root):
+            if dev.driver in DRIVERS and not _type_match(dev.driver, dev):
+                table.setdefault(dev.driver, []).append(dev.name)
+        state[_IDS_KEY] = table
+    return state[_IDS_KEY]
+
+
 def driver_ids(txn: Transaction, driver: str) -> list[str]:
     """The names a driver was given with new_id (kernel state, kept on commit)."""
-    table = txn.kernel_state().setdefault(_IDS_KEY, {})
-    return table.setdefault(driver, [])
-
-
-def _listed(txn: Transaction, driver: str, name: str) -> bool:
-    return name in txn.kernel_state().get(_IDS_KEY, {}).get(driver, [])
+    return _id_table(txn).setdefault(driver, [])
 
 
 def matches(txn: Transaction, driver: str, dev: DaxDevice) -> bool:
-    if _listed(txn, driver, dev.name):
-        return True
-    return (driver == "kmem") == dev.region.kmem_default
+    return dev.name in _id_table(txn).get(driver, []) or _type_match(driver, dev)
 
 
 def plan_probe(txn: Transaction, dev: DaxDevice, driver: str) -> int:
