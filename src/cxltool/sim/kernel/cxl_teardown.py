@@ -2,7 +2,8 @@
 
 - A port going away (unregistered) first takes its child ports and endpoints
   with it (they are resources of the parent port), then its own decoders; an
-  endpoint decoder that belongs to a region leaves it (region_detach).
+  endpoint decoder that belongs to a region leaves it, as a `targetN` detach does
+  (region_attach.detach_endpoint_decoder).
 - Unbinding a port from cxl_port does the same to everything below it, removes
   its own decoders, dports and CDAT, and then the memdevs whose endpoints went
   away are detached from cxl_mem.
@@ -26,7 +27,7 @@ from cxltool.sim.kernel.cxl_bus_view import (
     port_number,
 )
 from cxltool.sim.kernel.device_core import DeviceCore
-from cxltool.sim.kernel.region_detach import detach_endpoint_decoder
+from cxltool.sim.kernel.region_attach import detach_endpoint_decoder
 from cxltool.sysfs import paths
 
 
@@ -40,7 +41,7 @@ def _drop_decoders(core: DeviceCore, port: str) -> None:
     decoders = _decoders(core, port)
     if is_endpoint(port):
         for dec in decoders:
-            detach_endpoint_decoder(core, dec)
+            detach_endpoint_decoder(core.txn, dec)
     # Unregistered in reverse order of creation.
     for dec in reversed(decoders):
         core.unregister(dec)
