@@ -25,6 +25,7 @@ from tests.kernel.daxkit import (
     MEM,
     MiB,
     block,
+    driver,
     exists,
     read,
     write,
@@ -271,6 +272,34 @@ def test_check_config(tree):
     )
 
 
+def test_check_config_reads_the_namespace_section(tree):
+    root = tree("b-debian", "pmem-namespace-devdax")
+    folder = root.host("/etc/daxctl.conf.d")
+    os.makedirs(folder)
+    with open(os.path.join(folder, "pmem.conf"), "w") as f:
+        f.write(
+            "# the devdax namespace of region0\n"
+            "[reconfigure-device pmem0]\n"
+            "nvdimm.uuid = 9180862f-de99-4173-aa6b-7e7359f3dc2d\n"
+            "mode = system-ram\n"
+            "online = true\n"
+            "movable = false\n"
+        )
+    rc, out, err = daxctl(root, "reconfigure-device", "-C", "dax0.0")
+    assert rc == 0 and err.endswith("reconfigured 1 device\n")
+    assert json.loads(out)[0]["movable"] is False
+    assert driver(root, "dax0.0") == "kmem"
+    # Without the directory daxctl cannot read the files; a simulated system
+    # has it as daxctl's package installs it, empty.
+    os.unlink(os.path.join(folder, "pmem.conf"))
+    os.rmdir(folder)
+    assert daxctl(root, "reconfigure-device", "-C", "dax0.0") == (
+        0,
+        "",
+        "dax0.0: missing or malformed config section\n",
+    )
+
+
 def test_migrate_device_model_links_the_policy_under_the_root(tree):
     root = tree("a-debian", "ram-devdax")
     assert daxctl(root, "migrate-device-model") == (
@@ -352,6 +381,14 @@ READ_ONLY = {
         ["reconfigure-device", "-m", "system-ram", "-N", "dax0.0"],
         ["destroy-device", "all"],
         ["reconfigure-device", "-m", "system-ram", "-u", "dax0.0"],
+        ["reconfigure-device", "-C", "dax0.0"],
+        ["reconfigure-device", "-C", "all"],
+    ],
+    # (libndctl finds no bus in a restored capture, which lacks /sys/class/nd, so
+    # the real daxctl cannot match the namespace for -C there.)
+    ("b-debian", "pmem-namespace-devdax"): [
+        ["online-memory", "dax0.0"],
+        ["reconfigure-device", "-m", "system-ram", "dax0.0"],
     ],
 }
 

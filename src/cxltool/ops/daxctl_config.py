@@ -7,7 +7,8 @@ its root) is read, in reverse name order, as an ini file; a section whose name
 begins with `reconfigure-device` and whose `nvdimm.uuid` is that uuid supplies
 `mode`, `online` and `movable` (booleans by their first letter: t/y/1 true,
 f/n/0 false). Values found in several files are joined with a space, as daxctl
-does.
+does. A simulated system without the directory reads as one where daxctl's
+package installed it empty.
 """
 
 from __future__ import annotations
@@ -105,6 +106,10 @@ def read_config(root: Root, uuid: str) -> ReconfigureConfig:
             n for n in os.listdir(folder)
             if n.endswith(".conf") and n != ".conf" and os.path.isfile(os.path.join(folder, n))
         )
+    except FileNotFoundError:
+        if root.simulated:
+            return ReconfigureConfig()  # daxctl's packages ship the directory empty
+        return ReconfigureConfig(error=-errno.ENOENT)
     except OSError as e:
         return ReconfigureConfig(error=-(e.errno or errno.EIO))
     joined: dict[str, str] = {}
