@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 from cxltool.sim import devnodes
 from cxltool.sim.shapes import (
+    PCI_TYPE3,
     DecoderModel,
     Shapes,
     cpumask,
@@ -28,9 +29,6 @@ from cxltool.sim.shapes import (
     kernfs_link_target,
     nodelist,
     switch_port_decoders,
-)
-from cxltool.sim.shapes import (
-    kernel_hex as _hex,
 )
 from cxltool.sim.topology import (
     Device,
@@ -86,7 +84,6 @@ _ND_DRIVERS = {
 _PCI_ROOT_PORT = (0x8086, 0x7075, 0x8086, 0x0000, 0x060400, 0x00, "pcieport")
 _PCI_USP = (0x19E5, 0xA128, 0x0000, 0x0000, 0x060400, 0x00, "pcieport")
 _PCI_DSP = (0x19E5, 0xA129, 0x0000, 0x0000, 0x060400, 0x00, "pcieport")
-_PCI_TYPE3 = (0x8086, 0x0D93, 0x1AF4, 0x1100, 0x050210, 0x01, "cxl_pci")
 
 # The values a device's power/ group shows when runtime PM is not in use.
 # CDAT performance values QEMU's emulated devices report.
@@ -580,7 +577,7 @@ class _Writer(Shapes):
         for port in self.m.ports[1:]:
             self.cxl_port(port)
         for dev in self.topo.devices():
-            self.memdev(dev)
+            self.memdev_of(dev)
         if self.m.nvdimm_bridge:
             self.nvdimm_bridge()
         for ar in self.m.regions:
@@ -610,6 +607,10 @@ class _Writer(Shapes):
             self.dir(f"{_BUS}/{other}")
             self.dir(f"{_BUS}/{other}/devices")
             self.dir(f"{_BUS}/{other}/drivers")
+        if self.m.acpi:
+            # The PCI drivers of the CXL functions take bind/unbind (cxl_pci re-probes).
+            self.driver_dir("pci", "cxl_pci", "cxl_pci", True, ids=True)
+            self.driver_dir("pci", "pcieport", None, True, ids=True)
         for cls in ("firmware", "nd", "pci_bus"):
             self.dir(f"{_CLASS}/{cls}")
         self.dir(paths.SYS_DEV_CHAR)
@@ -618,11 +619,6 @@ class _Writer(Shapes):
 
     def platform_driver(self, name: str) -> str:
         d = f"{_BUS}/platform/drivers/{name}"
-        self.dir(d)
-        return d
-
-    def pci_driver(self, name: str) -> str:
-        d = f"{_BUS}/pci/drivers/{name}"
         self.dir(d)
         return d
 
@@ -659,16 +655,6 @@ class _Writer(Shapes):
         self.file(path + "/uevent", f"MODALIAS={modalias}\n", 0o644)
         self.dir(path + "/power")
         self.link(f"{_BUS}/acpi/devices/{posixpath.basename(path)}", path)
-
-    def platform_device(self, path: str, driver: str | None) -> None:
-        """A cxl_test mock platform device."""
-        name = posixpath.basename(path)
-        alias = "platform:" + name.rsplit(".", 1)[0]
-        self.device(path, f"{_BUS}/platform", driver=driver, modalias=alias, power=True)
-        self.attr(path + "/driver_override", "(null)", 0o644)
-        self.link(f"{_BUS}/platform/devices/{name}", path)
-        if driver:
-            self.link(f"{driver}/{name}", path)
 
     # -- host bridges, ports, switches and the devices' host (PCI or platform) -----------------
     def host_bridge(self, hb: HostBridge) -> None:
@@ -713,46 +699,14 @@ class _Writer(Shapes):
         bridge: tuple[int, int, int] | None = None,
     ) -> None:
         """A PCI function: its identity, driver and (for bridges) its secondary bus."""
-        vendor, device, sub_vendor, sub_device, cls, rev, driver = ident
-        bdf = posixpath.basename(path)
-        alias = (
-            f"pci:v{vendor:08X}d{device:08X}sv{sub_vendor:08X}sd{sub_device:08X}"
-            f"bc{cls >> 16:02X}sc{(cls >> 8) & 0xFF:02X}i{cls & 0xFF:02X}"
-        )
-        drv = self.pci_driver(driver)
-        self.device(
-            path,
-            f"{_BUS}/pci",
-            driver=drv,
-            type_files=False,
-            uevent_extra=(
-                f"PCI_CLASS={cls:X}",
-                f"PCI_ID={vendor:04X}:{device:04X}",
-                f"PCI_SUBSYS_ID={sub_vendor:04X}:{sub_device:04X}",
-                f"PCI_SLOT_NAME={bdf}",
-                f"MODALIAS={alias}",
-            ),
-        )
-        self.attr(path + "/modalias", alias)
-        self.attr(path + "/vendor", f"0x{vendor:04x}")
-        self.attr(path + "/device", f"0x{device:04x}")
-        self.attr(path + "/subsystem_vendor", f"0x{sub_vendor:04x}")
-        self.attr(path + "/subsystem_device", f"0x{sub_device:04x}")
-        self.attr(path + "/class", f"0x{cls:06x}")
-        self.attr(path + "/revision", f"0x{rev:02x}")
-        self.attr(path + "/numa_node", numa_node, 0o644)
-        self.attr(path + "/enable", 1, 0o644)
-        self.attr(path + "/driver_override", "(null)", 0o644)
-        cpus = list(range(self.m.platform.cpus)) if numa_node < 0 else self.m.node_cpus(numa_node)
-        self.attr(path + "/local_cpus", cpumask(cpus, self.m.platform.cpus))
-        self.attr(path + "/local_cpulist", nodelist(cpus))
+        p = self.m.platform
+        cpus = list(range(p.cpus)) if numa_node < 0 else self.m.node_cpus(numa_node)
+        self.pci_device(path, ident, numa_node, (cpumask(cpus, p.cpus), nodelist(cpus)))
         if bridge is not None:
             segment, secondary, subordinate = bridge
             self.attr(path + "/secondary_bus_number", secondary)
             self.attr(path + "/subordinate_bus_number", subordinate)
             self.pci_bus(path, segment, secondary)
-        self.link(f"{drv}/{bdf}", path)
-        self.link(f"{_BUS}/pci/devices/{bdf}", path)
 
     def port_host(self, port: Port, hb: HostBridge, ident: tuple) -> None:
         path = self.m.host_path[id(port)]
@@ -779,7 +733,7 @@ class _Writer(Shapes):
     def device_host(self, dev: Device, hb: HostBridge) -> None:
         path = self.m.host_path[id(dev)]
         if self.m.acpi:
-            self.pci_function(path, _PCI_TYPE3, dev.numa_node)
+            self.pci_function(path, PCI_TYPE3, dev.numa_node)
         else:
             self.platform_device(path, self.platform_driver("cxl_mock_mem"))
 
@@ -811,64 +765,13 @@ class _Writer(Shapes):
         if w.type3 and (w.pmem or w.ram):
             self.wo(dec.path + "/delete_region")
 
-    def memdev(self, dev: Device) -> None:
+    def memdev_of(self, dev: Device) -> None:
         m = self.m
-        name = f"mem{dev.memdev}"
         path = m.memdev_path[dev.name]
-        major = m.platform.memdev_major
-        self.device(
-            path,
-            paths.CXL_BUS,
-            devtype="cxl_memdev",
-            modalias="cxl:t5",
-            driver=f"{paths.CXL_DRIVERS}/cxl_mem",
-            devnum=(major, dev.memdev, f"cxl/{name}"),
-            type_files=False,
-        )
-        self.bus_device("cxl", name, path, "cxl_mem")
-        self.char_device(path, f"{paths.DEV_CXL}/{name}")
-        self.attr(path + "/serial", _hex(dev.serial))
-        self.attr(path + "/firmware_version", dev.firmware_version)
-        self.attr(path + "/payload_max", dev.payload_max)
-        self.attr(path + "/label_storage_size", dev.label_storage_size)
-        self.attr(path + "/numa_node", dev.numa_node)
-        for part, size in (("ram", dev.ram), ("pmem", dev.pmem)):
-            self.dir(f"{path}/{part}")
-            self.attr(f"{path}/{part}/size", _hex(size))
-            if dev.qos_class is not None:
-                self.attr(f"{path}/{part}/qos_class", dev.qos_class)
-        self.dir(path + "/security")
-        self.attr(path + "/security/state", "disabled")
-        if dev.sanitize:
-            self.wo(path + "/security/sanitize")
-        if dev.secure_erase:
-            self.wo(path + "/security/erase")
-        if dev.poison:
-            self.wo(path + "/trigger_poison_list")
-        if dev.firmware_update:
-            self.firmware_upload(path, name)
+        self.memdev(path, dev, m.platform.memdev_major)
         if dev.name in m.nmem_of:
             pmem = f"{path}/pmem{dev.memdev}"
             self.cxl_object(pmem, f"pmem{dev.memdev}", "cxl_nvdimm", "cxl:t2", "cxl_nvdimm")
-
-    def firmware_upload(self, memdev_path: str, name: str) -> None:
-        """The firmware-loader class device a memdev with FW update support carries."""
-        self.dir(memdev_path + "/firmware")
-        path = f"{memdev_path}/firmware/{name}"
-        self.device(
-            path,
-            f"{_CLASS}/firmware",
-            uevent_extra=(f"FIRMWARE={name}", "TIMEOUT=60", "ASYNC=0"),
-            power=True,
-        )
-        self.wo(path + "/cancel")
-        self.file(path + "/data", b"", 0o644)
-        self.link(path + "/device", memdev_path)
-        self.file(path + "/error", b"", 0o444)
-        self.attr(path + "/loading", 0, 0o644)
-        self.attr(path + "/remaining_size", 0)
-        self.attr(path + "/status", "idle")
-        self.link(f"{_CLASS}/firmware/{name}", path)
 
     # -- libnvdimm: the bridge, its bus and one nmem per pmem-capable memdev -------------------
     def nvdimm_bridge(self) -> None:

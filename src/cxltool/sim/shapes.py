@@ -126,6 +126,29 @@ def endpoint_port_decoders(port_id: int, port_path: str, count: int) -> list[Dec
     ]
 
 
+class MemdevLike(Protocol):
+    """What a memdev shape needs: the device's identity, capacity and capabilities."""
+
+    memdev: int
+    serial: int
+    firmware_version: str
+    payload_max: int
+    label_storage_size: int
+    numa_node: int
+    ram: int
+    pmem: int
+    qos_class: int | None
+    sanitize: bool
+    secure_erase: bool
+    poison: bool
+    firmware_update: bool
+
+
+# PCI identity of QEMU's type-3 device: (vendor, device, subsystem vendor, subsystem
+# device, class, revision, driver).
+PCI_TYPE3 = (0x8086, 0x0D93, 0x1AF4, 0x1100, 0x050210, 0x01, "cxl_pci")
+
+
 class PortLike(Protocol):
     """What a port shape needs: a host-bridge, switch or endpoint port and its decoders."""
 
@@ -215,6 +238,113 @@ class Shapes:
         self.link(f"{_BUS}/{bus}/devices/{name}", path)
         if driver:
             self.link(f"{_BUS}/{bus}/drivers/{driver}/{name}", path)
+
+    def pci_device(
+        self, path: str, ident: tuple, numa_node: int, local_cpus: tuple[str, str]
+    ) -> None:
+        """A PCI function bound to its driver: identity, NUMA node, local CPUs (mask, list)."""
+        vendor, device, sub_vendor, sub_device, cls, rev, driver = ident
+        bdf = path.rsplit("/", 1)[1]
+        alias = (
+            f"pci:v{vendor:08X}d{device:08X}sv{sub_vendor:08X}sd{sub_device:08X}"
+            f"bc{cls >> 16:02X}sc{(cls >> 8) & 0xFF:02X}i{cls & 0xFF:02X}"
+        )
+        drv = f"{_BUS}/pci/drivers/{driver}"
+        self.dir(drv)
+        self.device(
+            path,
+            f"{_BUS}/pci",
+            driver=drv,
+            type_files=False,
+            uevent_extra=(
+                f"PCI_CLASS={cls:X}",
+                f"PCI_ID={vendor:04X}:{device:04X}",
+                f"PCI_SUBSYS_ID={sub_vendor:04X}:{sub_device:04X}",
+                f"PCI_SLOT_NAME={bdf}",
+                f"MODALIAS={alias}",
+            ),
+        )
+        self.attr(path + "/modalias", alias)
+        self.attr(path + "/vendor", f"0x{vendor:04x}")
+        self.attr(path + "/device", f"0x{device:04x}")
+        self.attr(path + "/subsystem_vendor", f"0x{sub_vendor:04x}")
+        self.attr(path + "/subsystem_device", f"0x{sub_device:04x}")
+        self.attr(path + "/class", f"0x{cls:06x}")
+        self.attr(path + "/revision", f"0x{rev:02x}")
+        self.attr(path + "/numa_node", numa_node, 0o644)
+        self.attr(path + "/enable", 1, 0o644)
+        self.attr(path + "/driver_override", "(null)", 0o644)
+        self.attr(path + "/local_cpus", local_cpus[0])
+        self.attr(path + "/local_cpulist", local_cpus[1])
+        self.link(f"{drv}/{bdf}", path)
+        self.link(f"{_BUS}/pci/devices/{bdf}", path)
+
+    def platform_device(self, path: str, driver: str | None) -> None:
+        """A cxl_test mock platform device."""
+        name = path.rsplit("/", 1)[1]
+        alias = "platform:" + name.rsplit(".", 1)[0]
+        self.device(path, f"{_BUS}/platform", driver=driver, modalias=alias, power=True)
+        self.attr(path + "/driver_override", "(null)", 0o644)
+        self.link(f"{_BUS}/platform/devices/{name}", path)
+        if driver:
+            self.link(f"{driver}/{name}", path)
+
+    def memdev(self, path: str, dev: MemdevLike, major: int, bound: bool = True) -> None:
+        """A memdev below its device; `bound` to cxl_mem, as at boot, or not yet."""
+        name = f"mem{dev.memdev}"
+        driver = "cxl_mem" if bound else None
+        self.device(
+            path,
+            paths.CXL_BUS,
+            devtype="cxl_memdev",
+            modalias="cxl:t5",
+            driver=f"{paths.CXL_DRIVERS}/cxl_mem" if bound else None,
+            devnum=(major, dev.memdev, f"cxl/{name}"),
+            type_files=False,
+        )
+        self.bus_device("cxl", name, path, driver)
+        self.char_device(path, f"{paths.DEV_CXL}/{name}")
+        self.attr(path + "/serial", kernel_hex(dev.serial))
+        self.attr(path + "/firmware_version", dev.firmware_version)
+        self.attr(path + "/payload_max", dev.payload_max)
+        self.attr(path + "/label_storage_size", dev.label_storage_size)
+        self.attr(path + "/numa_node", dev.numa_node)
+        for part, size in (("ram", dev.ram), ("pmem", dev.pmem)):
+            self.dir(f"{path}/{part}")
+            self.attr(f"{path}/{part}/size", kernel_hex(size))
+            if dev.qos_class is not None:
+                self.attr(f"{path}/{part}/qos_class", dev.qos_class)
+        self.dir(path + "/security")
+        self.attr(path + "/security/state", "disabled")
+        if dev.sanitize:
+            self.wo(path + "/security/sanitize")
+        if dev.secure_erase:
+            self.wo(path + "/security/erase")
+        # The poison trigger exists only while cxl_mem is bound.
+        if dev.poison and bound:
+            self.wo(path + "/trigger_poison_list")
+        if dev.firmware_update:
+            self.firmware_upload(path, name)
+
+    def firmware_upload(self, memdev_path: str, name: str) -> None:
+        """The firmware-loader class device a memdev with FW update support carries."""
+        cls = paths.SYS + "/class/firmware"
+        self.dir(memdev_path + "/firmware")
+        path = f"{memdev_path}/firmware/{name}"
+        self.device(
+            path,
+            cls,
+            uevent_extra=(f"FIRMWARE={name}", "TIMEOUT=60", "ASYNC=0"),
+            power=True,
+        )
+        self.wo(path + "/cancel")
+        self.file(path + "/data", b"", 0o644)
+        self.link(path + "/device", memdev_path)
+        self.file(path + "/error", b"", 0o444)
+        self.attr(path + "/loading", 0, 0o644)
+        self.attr(path + "/remaining_size", 0)
+        self.attr(path + "/status", "idle")
+        self.link(f"{cls}/{name}", path)
 
     def cxl_object(
         self, path: str, name: str, devtype: str, modalias: str, driver: str | None
