@@ -171,7 +171,7 @@ def _add_nvdimm(core: DeviceCore, memdev: str) -> None:
     from cxltool.sim.build import nd_label_slots
 
     root = core.root
-    pmem = root.read_opt(memdev + "/pmem/size")
+    pmem = core.read(memdev + "/pmem/size")
     if not pmem or int(pmem, 0) == 0:
         return
     ndbus = _bridge_bus(core)
@@ -188,6 +188,6 @@ def _add_nvdimm(core: DeviceCore, memdev: str) -> None:
     k = 0
     while k in used:
         k += 1
-    serial = int(root.read_opt(memdev + "/serial") or "0", 0)
-    lsa = int(root.read_opt(memdev + "/label_storage_size") or "0")
+    serial = int(core.read(memdev + "/serial") or "0", 0)
+    lsa = int(core.read(memdev + "/label_storage_size") or "0")
     core.shapes.nmem(ndbus, k, _nmem_major(core), serial, name, nd_label_slots(lsa))

@@ -36,6 +36,15 @@ class KernelShapes(TxnShapes):
     def pending_dev(self) -> dict[str, str]:
         return self.__dict__.setdefault("_pending_dev", {})
 
+    @property
+    def planned(self) -> dict[str, str | bytes]:
+        """Files planned so far, by path: a device made and probed in one write reads them."""
+        return self.__dict__.setdefault("_planned", {})
+
+    def file(self, path: str, data: str | bytes = b"", mode: int = 0o444) -> None:
+        self.planned[path] = data
+        super().file(path, data, mode)
+
     def attr(self, path: str, value: object, mode: int = 0o444) -> None:
         if path.endswith("/dev"):
             self.pending_dev[path[: -len("/dev")]] = str(value)
@@ -60,10 +69,22 @@ class DeviceCore:
         self.shapes = KernelShapes(txn)
         self._uevents: dict[str, str] = {}
 
+    def read(self, path: str) -> str | None:
+        """An attribute as this write sees it: planned earlier in it, else on disk."""
+        data = self.shapes.planned.get(path)
+        if data is None:
+            return self.root.read_opt(path)
+        text = data.decode() if isinstance(data, bytes) else data
+        return text[:-1] if text.endswith("\n") else text
+
     # -- uevent ------------------------------------------------------------------
     def _uevent(self, path: str) -> str:
         if path not in self._uevents:
-            self._uevents[path] = _read_raw(self.root.host(path + "/uevent"))
+            planned = self.shapes.planned.get(path + "/uevent")
+            if isinstance(planned, str):
+                self._uevents[path] = planned
+            else:
+                self._uevents[path] = _read_raw(self.root.host(path + "/uevent"))
         return self._uevents[path]
 
     def _set_uevent(self, path: str, text: str) -> None:

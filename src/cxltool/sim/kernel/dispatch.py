@@ -75,6 +75,7 @@ HANDLER_MODULES: list[str] = [
     "cxltool.sim.kernel.region",  # root decoder create/delete, regions, targets, commit
     "cxltool.sim.kernel.decoder",  # endpoint decoder mode and dpa_size
     "cxltool.sim.kernel.cxl_drivers",  # bind/unbind of cxl_mem, cxl_port, flush
+    "cxltool.sim.kernel.cxl_pci",  # bind/unbind of cxl_pci: a device's memdev
     "cxltool.sim.kernel.dax",  # dax drivers and kmem, device size/align/mapping, create/delete
     "cxltool.sim.kernel.memory",  # memory block state/online, auto_online_blocks
 ]

@@ -46,7 +46,9 @@ def record_port(txn: Transaction, view: CxlBusView, port: str) -> None:
         # An unbound port shows no decoders; keep what was seen while it was bound.
         entry["decoders"] = len(decoders)
     cdat_host = view.host(port + "/CDAT")
-    if os.path.isfile(cdat_host):
+    # The tree shows the CDAT read at the last probe; a table the device has
+    # changed since (sim set-capacity) is recorded already and wins.
+    if "cdat" not in entry and os.path.isfile(cdat_host):
         with open(cdat_host, "rb") as f:
             entry["cdat"] = base64.b64encode(f.read()).decode()
     dports = view.dports(port)
