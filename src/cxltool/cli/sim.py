@@ -144,3 +144,122 @@ def check_cmd(choice) -> None:
     if problems:
         _fail(f"{len(problems)} problem(s) in {root.display}")
     click.echo(f"{root.display}: consistent", err=True)
+
+
+# -- device events ---------------------------------------------------------------------------
+def _size(text: str | None, option: str) -> int | None:
+    from cxltool.ops.numbers import parse_size
+
+    if text is None:
+        return None
+    try:
+        return parse_size(text)
+    except ValueError:
+        raise click.BadParameter(f"{text!r} is not a size (like 256M or 0x10000000)",
+                                 param_hint=option) from None
+
+
+def _number(text: str | None, option: str) -> int | None:
+    if text is None:
+        return None
+    try:
+        return int(text, 0)
+    except ValueError:
+        raise click.BadParameter(f"{text!r} is not a number", param_hint=option) from None
+
+
+def _simulated(choice):
+    from cxltool.sysfs.root import SimulatedRoot
+
+    try:
+        root = choice.open()
+    except RootError as e:
+        _fail(str(e))
+    if not isinstance(root, SimulatedRoot):
+        _fail(f"{root.display}: device events happen only on a simulated system")
+    return root
+
+
+def _human(n: int) -> str:
+    from cxltool.sim.topology import format_size
+
+    return format_size(n) if n else "0"
+
+
+@sim.command("hot-add")
+@click.option("--ram", metavar="SIZE", help="Volatile capacity (multiple of 256M).")
+@click.option("--pmem", metavar="SIZE", help="Persistent capacity (multiple of 256M).")
+@click.option("--serial", metavar="N", help="Device serial number (default: one past the highest).")
+@click.option("--slot", metavar="PORT",
+              help="Free root port or switch downstream port, by device name "
+                   "(e.g. 0000:0c:01.0; default: the first free one).")
+@click.option("--lsa", metavar="SIZE", help="Label storage area size (default: the platform's).")
+@click.option("--numa-node", "numa_node", metavar="N", default="-1", show_default=True,
+              help="The device's own NUMA node.")
+@click.pass_obj
+def hot_add_cmd(choice, ram, pmem, serial, slot, lsa, numa_node) -> None:
+    """Plug a new type-3 device into a free slot; the kernel probes it.
+
+    Prints the new memdev's name. The kernel registers it with the next memdev id
+    and enables it (endpoint port and decoders) when the ports above it are enabled.
+    """
+    from cxltool.sim.events import EventError, hot_add
+
+    sizes = (_size(ram, "--ram") or 0, _size(pmem, "--pmem") or 0)
+    root = _simulated(choice)
+    try:
+        added = hot_add(root, sizes[0], sizes[1], serial=_number(serial, "--serial"), slot=slot,
+                        label_storage_size=_size(lsa, "--lsa"),
+                        numa_node=_number(numa_node, "--numa-node") or 0)
+    except EventError as e:
+        _fail(str(e))
+    state = "enabled" if added.enabled else "not enabled (no enabled port above it)"
+    click.echo(added.memdev)
+    click.echo(f"{added.memdev}: ram {_human(sizes[0])}, pmem {_human(sizes[1])} "
+               f"in slot {added.slot}, {state}", err=True)
+
+
+@sim.command("hot-remove")
+@click.argument("memdev")
+@click.pass_obj
+def hot_remove_cmd(choice, memdev: str) -> None:
+    """Pull the device behind MEMDEV out, as a surprise removal.
+
+    The kernel unregisters the memdev and its endpoint; a region it was part of loses
+    that member. Nothing is asked first: the device is simply gone.
+    """
+    from cxltool.sim.events import EventError, hot_remove
+
+    root = _simulated(choice)
+    try:
+        slot = hot_remove(root, memdev)
+    except EventError as e:
+        _fail(str(e))
+    click.echo(f"{memdev}: removed from slot {slot}", err=True)
+
+
+@sim.command("set-capacity")
+@click.argument("memdev")
+@click.option("--ram", metavar="SIZE", help="New volatile capacity (default: unchanged).")
+@click.option("--pmem", metavar="SIZE", help="New persistent capacity (default: unchanged).")
+@click.pass_obj
+def set_capacity_cmd(choice, memdev: str, ram, pmem) -> None:
+    """Change the media of the device behind MEMDEV.
+
+    The device answers its mailbox with the new capacity at once; the kernel keeps
+    showing what it read when it probed the device (ram/size, pmem/size) until
+    cxl_pci probes it again (unbind and bind it, or remove and re-add the device).
+    """
+    from cxltool.sim.events import EventError, set_capacity
+
+    new_ram, new_pmem = _size(ram, "--ram"), _size(pmem, "--pmem")
+    root = _simulated(choice)
+    try:
+        c = set_capacity(root, memdev, new_ram, new_pmem)
+    except EventError as e:
+        _fail(str(e))
+    line = f"{c.memdev}: the device has ram {_human(c.ram)}, pmem {_human(c.pmem)}"
+    if (c.ram, c.pmem) != (c.shown_ram, c.shown_pmem):
+        line += (f"; the kernel shows ram {_human(c.shown_ram)}, pmem {_human(c.shown_pmem)}"
+                 " until cxl_pci probes it again")
+    click.echo(line, err=True)
