@@ -74,9 +74,9 @@ def test_a_bound_pmem_region_gets_its_pmem_region(tmp_path):
     assert root.realpath(f"{DEV}/pmem_{region}") == f"{path}/pmem_{region}"
     assert attr(root, f"pmem_{region}", "devtype") == "cxl_pmem_region"
     assert root.islink(f"{path}/pmem_{region}/driver")
-    # Not emulated: the libnvdimm region below the bridge (docs/compat.md, "Regions").
+    # cxl_pmem_region registered the libnvdimm region of the same id (tests/kernel/test_nd_*).
     ndbus = root.realpath(f"{DEV}/nvdimm-bridge0") + "/ndbus0"
-    assert not [n for n in root.listdir(ndbus) if n.startswith("region")]
+    assert [n for n in root.listdir(ndbus) if n.startswith("region")] == [region]
 
 
 def test_a_pmem_region_without_a_bound_nvdimm_bridge_is_enxio(tmp_path):

@@ -7,8 +7,8 @@ which Linux 6.12 hands to `kmem` by default when kmem is loaded. A pmem region
 gets a `pmem_regionN` device (the nvdimm bridge must exist and be bound).
 
 The memory blocks kmem hot-adds (and removes on unbind) are planned by the
-memory area (kmem.py). Not emulated: the libnvdimm region that
-`cxl_pmem_region` would create below the nvdimm bridge.
+memory area (kmem.py); the libnvdimm region `cxl_pmem_region` registers on
+the nvdimm bridge's bus by the libnvdimm area (nd_region.py).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from __future__ import annotations
 import errno
 import re
 
-from cxltool.sim.kernel import kmem
+from cxltool.sim.kernel import kmem, nd_region
 from cxltool.sim.kernel.cxlview import COMMIT, Cxl, Region
 from cxltool.sim.kernel.kerror import KernelError
 from cxltool.sysfs import paths
@@ -183,8 +183,9 @@ def _add_pmem_region(cxl: Cxl, region: Region) -> None:
         "cxl:t7",
         "cxl_pmem_region" if bound else None,
     )
-    # The libnvdimm region the cxl_pmem_region driver registers on the
-    # bridge's bus is not emulated.
+    if bound:
+        # cxl_pmem_region's probe registers the libnvdimm region (nd_region.py).
+        nd_region.register_cxl_region(cxl, region, window_node(cxl, region))
 
 
 def probe(cxl: Cxl, region: Region) -> None:
@@ -237,5 +238,6 @@ def release(cxl: Cxl, region: Region) -> None:
         _remove_device(cxl, dax_region, "cxl")
     pmem_region = f"{region.path}/pmem_region{n}"
     if cxl.kt.isdir(pmem_region):
+        nd_region.unregister_cxl_region(cxl, region)
         _remove_device(cxl, pmem_region, "cxl")
     detach_driver(cxl, region.path)
