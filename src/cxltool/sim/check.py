@@ -53,6 +53,69 @@ def _check_endpoints(root: Root, problems: list[str]) -> None:
             problems.append(f"{port}/uport: memdev {mem} missing")
 
 
+_NO_RESOURCE = 0xFFFFFFFFFFFFFFFF
+
+
+def _num(root: Root, path: str) -> int | None:
+    text = root.read_opt(path)
+    try:
+        return int(text, 0) if text else None
+    except ValueError:
+        return None
+
+
+def _overlaps(ranges: list[tuple[int, int, str]]) -> list[tuple[str, str]]:
+    found = []
+    reach, holder = -1, ""
+    for start, end, name in sorted(ranges):
+        if start < reach:
+            found.append((holder, name))
+        if end > reach:
+            reach, holder = end, name
+    return found
+
+
+def _check_regions(root: Root, problems: list[str]) -> None:
+    """Regions are whole: targets name decoders that name them back; no overlap."""
+    hpa: list[tuple[int, int, str]] = []
+    for name in root.listdir_opt(paths.CXL_DEVICES):
+        if not name.startswith("region"):
+            continue
+        region = paths.CXL_DEVICES + "/" + name
+        start, size = _num(root, region + "/resource"), _num(root, region + "/size")
+        if start not in (None, _NO_RESOURCE) and size:
+            hpa.append((start, start + size, name))
+        ways = _num(root, region + "/interleave_ways") or 0
+        for pos in range(ways):
+            target = root.read_opt(f"{region}/target{pos}")
+            if not target:
+                continue
+            dec = paths.CXL_DEVICES + "/" + target
+            if not root.exists(dec):
+                problems.append(f"{region}/target{pos}: {target} does not exist")
+            elif root.read_opt(dec + "/region") != name:
+                problems.append(f"{region}/target{pos}: {target} does not name {name} back")
+    for a, b in _overlaps(hpa):
+        problems.append(f"{paths.CXL_DEVICES}/{b}: host addresses overlap {a}")
+
+
+def _check_dpa(root: Root, problems: list[str]) -> None:
+    """No two endpoint decoders of one memdev claim the same device addresses."""
+    by_port: dict[str, list[tuple[int, int, str]]] = {}
+    for name in root.listdir_opt(paths.CXL_DEVICES):
+        if not name.startswith("decoder"):
+            continue
+        dec = paths.CXL_DEVICES + "/" + name
+        start, size = _num(root, dec + "/dpa_resource"), _num(root, dec + "/dpa_size")
+        if start is None or start == _NO_RESOURCE or not size:
+            continue
+        port = name.split(".")[0]
+        by_port.setdefault(port, []).append((start, start + size, name))
+    for ranges in by_port.values():
+        for a, b in _overlaps(ranges):
+            problems.append(f"{paths.CXL_DEVICES}/{b}: device addresses overlap {a}")
+
+
 def check_tree(root: Root) -> list[str]:
     """Every inconsistency found, as one line each; empty when the tree is sound."""
     problems: list[str] = []
@@ -66,4 +129,6 @@ def check_tree(root: Root) -> list[str]:
         _check_bus_links(root, bus_devices, problems)
         _check_drivers(root, drivers, problems)
     _check_endpoints(root, problems)
+    _check_regions(root, problems)
+    _check_dpa(root, problems)
     return problems
