@@ -23,8 +23,12 @@ def test_binding_a_pmem_region_registers_the_captured_nd_region(tmp_path):
 
 def test_the_nd_region_plants_one_seed_of_each_kind(tmp_path):
     root = pmem_root(tmp_path, "c-v81")
-    for kind, seed in (("namespace", "namespace0.0"), ("btt", "btt0.0"), ("pfn", "pfn0.0"),
-                       ("dax", "dax0.0")):
+    for kind, seed in (
+        ("namespace", "namespace0.0"),
+        ("btt", "btt0.0"),
+        ("pfn", "pfn0.0"),
+        ("dax", "dax0.0"),
+    ):
         assert read_nd(root, "region0", f"{kind}_seed") == seed
         assert nd_path(root, seed) == nd_path(root, "region0") + "/" + seed
     assert read_nd(root, "nmem0", "state") == "active"
@@ -46,10 +50,11 @@ def test_unbinding_the_cxl_region_takes_the_nd_region_away(tmp_path):
 def test_the_nd_region_takes_the_cxl_region_id(tmp_path):
     root = fixture_root(tmp_path, "1hb2rp2mem")
     first = build_region(root, ["decoder2.0"], mode="pmem")
-    second = build_region(root, ["decoder3.0"], mode="pmem",
-                          uuid="0b7f3c1e-52a4-4d7e-9a3b-6f2d1c0e9a8b")
+    second = build_region(
+        root, ["decoder3.0"], mode="pmem", uuid="0b7f3c1e-52a4-4d7e-9a3b-6f2d1c0e9a8b"
+    )
     for name in (first, second):
-        n = name[len("region"):]
+        n = name[len("region") :]
         assert read_nd(root, name, "size") == str(256 << 20)
         assert read_nd(root, name, "namespace_seed") == f"namespace{n}.0"
         cxl_start = int(open(root.host(root.realpath(f"{DEV}/{name}") + "/resource")).read(), 0)

@@ -121,9 +121,7 @@ def namespace(sink: Shapes, path: str, *, numa_node: int, target_node: int) -> N
     sink.attr(path + "/uuid", "", 0o644)
 
 
-def claim_device(
-    sink: Shapes, kind: str, path: str, *, numa_node: int, target_node: int
-) -> None:
+def claim_device(sink: Shapes, kind: str, path: str, *, numa_node: int, target_node: int) -> None:
     """An idle btt, pfn or dax device: no namespace, no uuid, no mode."""
     devtype, modalias, _ = CLAIM_KINDS[kind]
     nd_device(sink, path, devtype, modalias)

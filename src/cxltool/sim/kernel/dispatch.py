@@ -76,6 +76,9 @@ HANDLER_MODULES: list[str] = [
     "cxltool.sim.kernel.decoder",  # endpoint decoder mode and dpa_size
     "cxltool.sim.kernel.cxl_drivers",  # bind/unbind of cxl_mem, cxl_port, flush
     "cxltool.sim.kernel.cxl_pci",  # bind/unbind of cxl_pci: a device's memdev
+    # libnvdimm before dax: a libnvdimm dax device's `align` also matches the dax
+    # bus's device pattern, and must reach the libnvdimm store.
+    "cxltool.sim.kernel.nd",  # nd regions, namespaces, btt/pfn/dax devices, nd drivers
     "cxltool.sim.kernel.dax",  # dax drivers and kmem, device size/align/mapping, create/delete
     "cxltool.sim.kernel.memory",  # memory block state/online, auto_online_blocks
 ]

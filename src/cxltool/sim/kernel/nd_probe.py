@@ -24,6 +24,7 @@ import errno
 
 from cxltool.sim import nd_shapes
 from cxltool.sim.kernel import kmem, nd_devices, nd_media
+from cxltool.sim.kernel.kerror import KernelError
 from cxltool.sim.kernel.ktree import KernelTree
 from cxltool.sim.kernel.nd_layout import COMPAT_ALIGN, PAGE_SIZE, PfnLayout, pfn_layout
 from cxltool.sim.kernel.nd_seeds import advance_seeds
@@ -58,11 +59,16 @@ def _claim_ready(claim: NdClaim) -> tuple[int, NdNamespace | None]:
 
 # -- nd_pmem -----------------------------------------------------------------------------
 def probe_nd_pmem(kt: KernelTree, region: NdRegion, name: str) -> int:
-    """Bind a namespace or pfn device to nd_pmem: 0 or the probe's errno."""
+    """Bind a namespace or pfn device to nd_pmem: 0 or the probe's errno.
+
+    Raises KernelError(ENXIO, keep=True) when an info block gave the namespace
+    back its personality: the new claim device stays, the namespace is not bound.
+    """
     claim = region.claim(name)
     if claim is not None:
         if claim.kind == "btt":
-            return errno.EOPNOTSUPP
+            # A btt's arena layout is not emulated; past the common checks it fails.
+            return _claim_ready(claim)[0] or errno.EOPNOTSUPP
         return _probe_pfn(kt, region, claim)
     ns = region.namespace(name)
     if ns is None:
@@ -73,7 +79,7 @@ def probe_nd_pmem(kt: KernelTree, region: NdRegion, name: str) -> int:
     if err:
         return err
     if not ns.force_raw and _restore_personality(kt, region, ns):
-        return errno.ENXIO
+        raise KernelError(errno.ENXIO, keep=True)
     nd_devices.bind(kt, ns.path, "nd", "nd_pmem")
     _add_disk(kt, ns.path, _disk_name(region, ns), ns.size)
     advance_seeds(kt, region, ns.name)
@@ -298,4 +304,3 @@ def detach_and_reset(kt: KernelTree, claim: NdClaim) -> None:
         kt.write(claim.path + "/sector_size", text, 0o644)
     else:
         kt.write(claim.path + "/mode", "none", 0o644)
-

@@ -109,8 +109,11 @@ class NdRegion:
         for i in range(_int(self.attr("mappings"))):
             m = _MAPPING.match(self.attr(f"mapping{i}") or "")
             if m:
-                out.append(NdMapping(f"nmem{m.group(1)}", int(m.group(2)), int(m.group(3)),
-                                     int(m.group(4))))
+                out.append(
+                    NdMapping(
+                        f"nmem{m.group(1)}", int(m.group(2)), int(m.group(3)), int(m.group(4))
+                    )
+                )
         return out
 
     @property
