@@ -226,6 +226,34 @@ def test_the_hot_add_command(system):
     assert r.exit_code == 0
 
 
+def test_hot_add_on_a_node_of_its_own(system):
+    root = system("cxl_test")
+    slot = hot_remove(root, "mem9")
+    r = sim(root, "hot-add", "--ram", "256M", "--slot", slot, "--numa-node", "0")
+    assert r.exit_code == 0, r.output
+    memdev = root.realpath(paths.CXL_DEVICES + "/mem9")
+    assert root.read(memdev + "/numa_node") == "0"
+    consistent(root)
+
+
+def test_a_new_device_has_only_what_its_options_give(system):
+    root = system("qemu-c")
+    hot_add(root, ram=0, pmem=256 * M)
+    m = memdev_json(root, "mem4", "-H", "-A", "-F", "-I")
+    # No health or alert answers, no QoS class; one past the highest serial (0x13).
+    assert set(m) == {
+        "memdev",
+        "pmem_size",
+        "serial",
+        "host",
+        "firmware_version",
+        "partition_info",
+        "firmware",
+    }
+    assert m["serial"] == 0x14
+    assert not root.exists(root.realpath(paths.CXL_DEVICES + "/mem4") + "/pmem/qos_class")
+
+
 @pytest.mark.parametrize(
     "args, message",
     [

@@ -206,11 +206,12 @@ def hot_add_cmd(choice, ram, pmem, serial, slot, lsa, numa_node) -> None:
     from cxltool.sim.events import EventError, hot_add
 
     sizes = (_size(ram, "--ram") or 0, _size(pmem, "--pmem") or 0)
+    node = _number(numa_node, "--numa-node")
     root = _simulated(choice)
     try:
         added = hot_add(root, sizes[0], sizes[1], serial=_number(serial, "--serial"), slot=slot,
                         label_storage_size=_size(lsa, "--lsa"),
-                        numa_node=_number(numa_node, "--numa-node") or 0)
+                        numa_node=-1 if node is None else node)
     except EventError as e:
         _fail(str(e))
     state = "enabled" if added.enabled else "not enabled (no enabled port above it)"

@@ -165,6 +165,9 @@ def from_tree(root: SimulatedRoot, state: dict[str, Any], memdev: str) -> Type3:
         n = paths.basename(endpoint)[len("endpoint") :]
         decoders = len([x for x in root.listdir_opt(endpoint) if x.startswith(f"decoder{n}.")])
         cdat = root.exists(endpoint + "/CDAT")
+    # The poison trigger shows only while cxl_mem is bound; an unbound memdev with
+    # nothing recorded is taken to have it, as both platforms' devices do.
+    poison = bool(hw.get("poison", root.exists(memdev + "/trigger_poison_list") or not endpoint))
     kind = "cxl_test" if paths.basename(paths.dirname(memdev)).startswith("cxl_") else "acpi"
     return Type3(
         serial=_int(root.read_opt(memdev + "/serial"), 0),
@@ -179,7 +182,7 @@ def from_tree(root: SimulatedRoot, state: dict[str, Any], memdev: str) -> Type3:
         qos_class=_int(qos, 0, 10) if qos is not None else None,
         sanitize=root.exists(memdev + "/security/sanitize"),
         secure_erase=root.exists(memdev + "/security/erase"),
-        poison=bool(hw.get("poison", root.exists(memdev + "/trigger_poison_list") or not hw)),
+        poison=poison,
         firmware_update=root.isdir(memdev + "/firmware"),
         mailbox=device_mailbox.read_answers(root, name) or {},
     )
