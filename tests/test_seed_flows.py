@@ -17,7 +17,6 @@ JSON the tools print, the NUMA node and memory blocks, the exit status. The flow
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import subprocess
@@ -111,10 +110,6 @@ def machine(built, tmp_path):
         return Machine(dest)
 
     return make
-
-
-def _ndctl_available() -> bool:
-    return importlib.util.find_spec("cxltool.cli.ndctl") is not None
 
 
 # -- (a) hot-add, region, System RAM on a CPU-less node, and back ------------------------------
@@ -245,16 +240,18 @@ def test_b_a_pmem_region_through_a_devdax_namespace_to_system_ram(machine):
     # The region hands its memory to libnvdimm through its pmem region.
     assert m.exists("sys/bus/cxl/devices/region0/pmem_region0")
     m.check()
-    if not _ndctl_available():
-        pytest.skip("cxltool has no ndctl yet: the devdax namespace and its System RAM steps")
     r = CliRunner().invoke(
         cli, ["--root", m.base, "ndctl", "create-namespace", "-m", "devdax", "-r", "region0"]
     )
+    if "No such command 'ndctl'" in r.output or "not available in cxltool" in r.output:
+        pytest.skip("cxltool has no ndctl create-namespace yet: the devdax and System RAM steps")
     assert r.exit_code == 0, r.output
     ns = json.loads(r.stdout)
     assert ns["mode"] == "devdax"
     chardev = ns["daxregion"]["devices"][0]["chardev"]
-    (dev,) = m.json("daxctl", "reconfigure-device", "-m", "system-ram", chardev)
+    # With the kernel set to online new memory itself, daxctl wants --no-movable (as the
+    # recorded runs did: tests/data/captures/*/transcript.jsonl, pmem dax device).
+    (dev,) = m.json("daxctl", "reconfigure-device", "-m", "system-ram", "--no-movable", chardev)
     assert dev["mode"] == "system-ram"
     assert dev["online_memblocks"] == dev["total_memblocks"] > 0
     m.check()

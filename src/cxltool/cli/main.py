@@ -55,8 +55,10 @@ def _passthrough(tool_name: str, help_text: str):
     def command(choice: RootChoice, args: tuple[str, ...]) -> None:
         if tool_name == "cxl":
             from cxltool.cli.cxl import CXL as tool
-        else:
+        elif tool_name == "daxctl":
             from cxltool.cli.daxctl import DAXCTL as tool
+        else:
+            from cxltool.cli.ndctl import NDCTL as tool
 
         def opener():
             try:
@@ -120,6 +122,7 @@ cli.add_command(
 cli.add_command(
     _passthrough("daxctl", "Run a daxctl command (same options and output as daxctl).")
 )
+cli.add_command(_passthrough("ndctl", "Run an ndctl command (same options and output as ndctl)."))
 
 
 def main() -> None:

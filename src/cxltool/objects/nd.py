@@ -1,5 +1,9 @@
 """libnvdimm buses, DIMMs, regions, namespaces and their btt/pfn/dax devices, as ndctl sees them.
 
+Attributes that configuration changes (a namespace's size, uuid, holder; a
+region's namespaces) are read afresh on each use, so an operation sees its own
+writes; structure (buses, DIMMs, regions, mappings) is read once.
+
 libndctl lists each kind of child by reading its parent's directory and
 pushing every entry it recognises onto the head of a list, so DIMMs, regions,
 namespaces and claim devices come out in the reverse of the directory's
@@ -309,7 +313,7 @@ class NdRegion:
         """The DIMMs the region maps (libndctl's dimm_foreach_in_region)."""
         return [m.dimm for m in reversed(self.mappings)]
 
-    @cached_property
+    @property
     def namespaces(self) -> list[NdNamespace]:
         return [
             NdNamespace(self, f"{self.path}/{name}", n)
@@ -358,35 +362,35 @@ class NdNamespace:
     def attr(self, name: str) -> str | None:
         return self.root.read_opt(f"{self.path}/{name}")
 
-    @cached_property
+    @property
     def nstype(self) -> int:
         return _number(self.attr("nstype"), 0)
 
-    @cached_property
+    @property
     def size(self) -> int:
         return _number(self.attr("size"))
 
-    @cached_property
+    @property
     def resource(self) -> int:
         return _number(self.attr("resource"))
 
-    @cached_property
+    @property
     def uuid(self) -> str:
         return (self.attr("uuid") or "").lower()
 
-    @cached_property
+    @property
     def alt_name(self) -> str:
         return self.attr("alt_name") or ""
 
-    @cached_property
+    @property
     def force_raw(self) -> bool:
         return _number(self.attr("force_raw"), 0) != 0
 
-    @cached_property
+    @property
     def holder_class(self) -> str | None:
         return self.attr("holder_class")
 
-    @cached_property
+    @property
     def sector_sizes(self) -> tuple[list[int], int]:
         return parse_sizes(self.attr("sector_size"))
 
@@ -439,12 +443,12 @@ class NdNamespace:
     def block_device(self) -> str:
         return _block_device(self.root, self.path)
 
-    @cached_property
+    @property
     def numa_node(self) -> int:
         text = self.attr("numa_node")
         return -1 if text is None else cparse.strtol(text)
 
-    @cached_property
+    @property
     def target_node(self) -> int:
         text = self.attr("target_node")
         return -1 if text is None else cparse.strtol(text)
@@ -484,33 +488,33 @@ class NdClaim:
     def attr(self, name: str) -> str | None:
         return self.root.read_opt(f"{self.path}/{name}")
 
-    @cached_property
+    @property
     def uuid(self) -> str:
         return (self.attr("uuid") or "").lower()
 
-    @cached_property
+    @property
     def location(self) -> str:
         """Where the memmap is: `none`, `mem` (RAM) or `dev` (pmem)."""
         return {"ram": "mem", "pmem": "dev"}.get(self.attr("mode") or "", "none")
 
-    @cached_property
+    @property
     def align(self) -> int:
         return _number(self.attr("align"), 0)
 
-    @cached_property
+    @property
     def size(self) -> int:
         return _number(self.attr("size"))
 
-    @cached_property
+    @property
     def resource(self) -> int:
         return _number(self.attr("resource"))
 
-    @cached_property
+    @property
     def sector_size(self) -> int:
         sizes, chosen = parse_sizes(self.attr("sector_size"))
         return sizes[chosen] if chosen >= 0 else 0
 
-    @cached_property
+    @property
     def supported(self) -> list[int]:
         """Supported alignments (pfn, dax) or sector sizes (btt)."""
         name = "sector_size" if self.kind == "btt" else "supported_alignments"

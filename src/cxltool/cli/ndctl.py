@@ -1,0 +1,45 @@
+"""The `ndctl` tool: ndctl's command table (the libnvdimm side of ndctl v85)."""
+
+from cxltool.cli.tool import Tool
+
+# Order is ndctl's `--list-cmds` order. None marks a command cxltool lacks so far.
+NDCTL = Tool(
+    name="ndctl",
+    version="85",
+    commands={
+        "version": None,
+        "enable-namespace": "cxltool.cli.ndctl_enable_namespace",
+        "disable-namespace": "cxltool.cli.ndctl_disable_namespace",
+        "create-namespace": "cxltool.cli.ndctl_create_namespace",
+        "destroy-namespace": "cxltool.cli.ndctl_destroy_namespace",
+        "read-infoblock": None,
+        "write-infoblock": None,
+        "check-namespace": None,
+        "clear-errors": None,
+        "enable-region": None,
+        "disable-region": None,
+        "enable-dimm": None,
+        "disable-dimm": None,
+        "zero-labels": None,
+        "read-labels": None,
+        "write-labels": None,
+        "init-labels": None,
+        "check-labels": None,
+        "inject-error": None,
+        "update-firmware": None,
+        "inject-smart": None,
+        "wait-scrub": None,
+        "activate-firmware": None,
+        "start-scrub": None,
+        "setup-passphrase": None,
+        "update-passphrase": None,
+        "remove-passphrase": None,
+        "freeze-security": None,
+        "sanitize-dimm": None,
+        "load-keys": None,
+        "wait-overwrite": None,
+        "list": "cxltool.cli.ndctl_list",
+        "monitor": None,
+        "help": None,
+    },
+)
