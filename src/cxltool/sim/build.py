@@ -573,13 +573,13 @@ class _Writer(Shapes):
         self.platform_root()
         for hb in self.topo.host_bridges:
             self.host_bridge(hb)
-        self.cxl_root()
+        self.root_and_windows()
         for port in self.m.ports[1:]:
             self.cxl_port(port)
         for dev in self.topo.devices():
             self.memdev_of(dev)
         if self.m.nvdimm_bridge:
-            self.nvdimm_bridge()
+            self.bridge_and_nmems()
         for ar in self.m.regions:
             self.region(ar)
         self.memory()
@@ -619,7 +619,11 @@ class _Writer(Shapes):
 
     def platform_driver(self, name: str) -> str:
         d = f"{_BUS}/platform/drivers/{name}"
-        self.dir(d)
+        if name == "cxl_acpi":
+            # The driver core gives it bind/unbind; `cxl disable-bus` unbinds through it.
+            self.driver_dir("platform", name, name, True)
+        else:
+            self.dir(d)
         return d
 
     # -- the platform device the CXL root hangs off, and its ACPI companion ---------------------
@@ -738,32 +742,11 @@ class _Writer(Shapes):
             self.platform_device(path, self.platform_driver("cxl_mock_mem"))
 
     # -- CXL objects ------------------------------------------------------------------------------
-    def cxl_root(self) -> None:
+    def root_and_windows(self) -> None:
         root = self.m.root
-        self.cxl_object(root.path, "root0", "cxl_port", "cxl:t4", None)
-        self.attr(root.path + "/decoders_committed", 0)
-        self.link(root.path + "/uport", root.uport)
-        for uid, target in root.dports:
-            self.link(f"{root.path}/dport{uid}", target)
+        self.cxl_root(root.path, root.uport, root.dports)
         for dec, w in zip(self.m.root_decoders, self.topo.windows, strict=True):
-            self.root_decoder(dec, w)
-
-    def root_decoder(self, dec: _Decoder, w: Window) -> None:
-        self.cxl_object(dec.path, dec.name, "cxl_decoder_root", "cxl:t0", None)
-        self.decoder_common(dec)
-        self.attr(dec.path + "/cap_pmem", int(w.pmem))
-        self.attr(dec.path + "/cap_ram", int(w.ram))
-        self.attr(dec.path + "/cap_type2", int(w.type2))
-        self.attr(dec.path + "/cap_type3", int(w.type3))
-        self.attr(dec.path + "/target_list", dec.target_list)
-        self.attr(dec.path + "/qos_class", w.qos_class)
-        next_region = f"region{self.m.region_ids[w.index]}"
-        if w.type3 and w.pmem:
-            self.attr(dec.path + "/create_pmem_region", next_region, 0o644)
-        if w.type3 and w.ram:
-            self.attr(dec.path + "/create_ram_region", next_region, 0o644)
-        if w.type3 and (w.pmem or w.ram):
-            self.wo(dec.path + "/delete_region")
+            self.root_decoder(dec, w, self.m.region_ids[w.index])
 
     def memdev_of(self, dev: Device) -> None:
         m = self.m
@@ -774,31 +757,9 @@ class _Writer(Shapes):
             self.cxl_object(pmem, f"pmem{dev.memdev}", "cxl_nvdimm", "cxl:t2", "cxl_nvdimm")
 
     # -- libnvdimm: the bridge, its bus and one nmem per pmem-capable memdev -------------------
-    def nvdimm_bridge(self) -> None:
+    def bridge_and_nmems(self) -> None:
         m = self.m
-        bridge = m.root.path + "/nvdimm-bridge0"
-        self.cxl_object(
-            bridge, "nvdimm-bridge0", "cxl_nvdimm_bridge", "cxl:t1", "cxl_nvdimm_bridge"
-        )
-        ndbus = bridge + "/ndbus0"
-        self.device(
-            ndbus,
-            f"{_BUS}/nd",
-            modalias="nd:t0",
-            driver=f"{_BUS}/nd/drivers/nd_bus",
-            type_files=False,
-        )
-        self.bus_device("nd", "ndbus0", ndbus, "nd_bus")
-        self.attr(ndbus + "/commands", "")
-        self.attr(ndbus + "/provider", "CXL")
-        self.attr(ndbus + "/wait_probe", 1)
-        self.dir(ndbus + "/firmware")
-        self.dir(ndbus + "/nd")
-        ctl = ndbus + "/nd/ndctl0"
-        self.device(ctl, f"{_CLASS}/nd", devnum=(m.platform.ndctl_major, 0, "ndctl0"))
-        self.link(ctl + "/device", ndbus)
-        self.link(f"{_CLASS}/nd/ndctl0", ctl)
-        self.char_device(ctl, paths.DEV + "/ndctl0")
+        ndbus = self.nvdimm_bridge(m.root.path, 0, m.platform.ndctl_major)
         by_name = {d.name: d for d in m.devices}
         for name in sorted(m.nmem_of, key=m.nmem_of.get):
             dev = by_name[name]

@@ -149,6 +149,16 @@ class MemdevLike(Protocol):
 PCI_TYPE3 = (0x8086, 0x0D93, 0x1AF4, 0x1100, 0x050210, 0x01, "cxl_pci")
 
 
+class WindowLike(Protocol):
+    """What a root decoder shape needs of its CFMWS window besides the decoder's range."""
+
+    ram: bool
+    pmem: bool
+    type2: bool
+    type3: bool
+    qos_class: int
+
+
 class PortLike(Protocol):
     """What a port shape needs: a host-bridge, switch or endpoint port and its decoders."""
 
@@ -375,6 +385,61 @@ class Shapes:
         self.attr(dec.path + "/mode", dec.mode, 0o644)
         self.attr(dec.path + "/dpa_size", kernel_pa(dec.dpa_size), 0o644)
         self.attr(dec.path + "/dpa_resource", kernel_hex(dec.dpa_resource))
+
+    def cxl_root(self, path: str, uport: str, dports: list[tuple[int, str]]) -> None:
+        """A CXL root (`rootN`): no driver of its own, one dport per host bridge UID."""
+        self.cxl_object(path, paths.basename(path), "cxl_port", "cxl:t4", None)
+        self.attr(path + "/decoders_committed", 0)
+        self.link(path + "/uport", uport)
+        for uid, target in dports:
+            self.link(f"{path}/dport{uid}", target)
+
+    def root_decoder(self, dec: DecoderLike, w: WindowLike, next_region: int) -> None:
+        """A CFMWS window's root decoder; `next_region` is the region id it holds in reserve."""
+        self.cxl_object(dec.path, dec.name, "cxl_decoder_root", "cxl:t0", None)
+        self.decoder_common(dec)
+        self.attr(dec.path + "/cap_pmem", int(w.pmem))
+        self.attr(dec.path + "/cap_ram", int(w.ram))
+        self.attr(dec.path + "/cap_type2", int(w.type2))
+        self.attr(dec.path + "/cap_type3", int(w.type3))
+        self.attr(dec.path + "/target_list", dec.target_list)
+        self.attr(dec.path + "/qos_class", w.qos_class)
+        if w.type3 and w.pmem:
+            self.attr(dec.path + "/create_pmem_region", f"region{next_region}", 0o644)
+        if w.type3 and w.ram:
+            self.attr(dec.path + "/create_ram_region", f"region{next_region}", 0o644)
+        if w.type3 and (w.pmem or w.ram):
+            self.wo(dec.path + "/delete_region")
+
+    def nvdimm_bridge(self, root: str, bus_id: int, ndctl_major: int) -> str:
+        """`nvdimm-bridge0` below a CXL root, bound, with its libnvdimm bus; the bus's path."""
+        bridge = root + "/nvdimm-bridge0"
+        self.cxl_object(
+            bridge, "nvdimm-bridge0", "cxl_nvdimm_bridge", "cxl:t1", "cxl_nvdimm_bridge"
+        )
+        name = f"ndbus{bus_id}"
+        ndbus = f"{bridge}/{name}"
+        self.device(
+            ndbus,
+            f"{_BUS}/nd",
+            modalias="nd:t0",
+            driver=f"{_BUS}/nd/drivers/nd_bus",
+            type_files=False,
+        )
+        self.bus_device("nd", name, ndbus, "nd_bus")
+        self.attr(ndbus + "/commands", "")
+        self.attr(ndbus + "/provider", "CXL")
+        self.attr(ndbus + "/wait_probe", 1)
+        self.dir(ndbus + "/firmware")
+        self.dir(ndbus + "/nd")
+        ctl_name = f"ndctl{bus_id}"
+        ctl = f"{ndbus}/nd/{ctl_name}"
+        cls = paths.SYS + "/class/nd"
+        self.device(ctl, cls, devnum=(ndctl_major, bus_id, ctl_name))
+        self.link(ctl + "/device", ndbus)
+        self.link(f"{cls}/{ctl_name}", ctl)
+        self.char_device(ctl, f"{paths.DEV}/{ctl_name}")
+        return ndbus
 
     def cxl_port(self, port: PortLike) -> None:
         """A host-bridge, switch or endpoint port bound to cxl_port, with its decoders."""
