@@ -235,6 +235,26 @@ def test_disable_bus(system):
         "",
         "cxl bus: cmd_disable_bus: disabled 0 bus\n",
     )
+    # -f overrides the memdev check: the root's platform device is unbound and
+    # the whole tree below it goes; the memdevs stay, disabled.
+    assert cxl(root, "disable-bus", "-f", "root0") == (
+        0,
+        "",
+        "cxl bus: cmd_disable_bus: disabled 1 bus\n",
+    )
+    assert cxl(root, "list", "-b", "root0") == (
+        0,
+        "[\n]\n",
+        "  Warning: no matching devices found\n\n",
+    )
+    memdevs = json.loads(cxl(root, "list", "-M", "-i")[1])
+    assert [m["state"] for m in memdevs] == ["disabled"] * 4
+    # The bus is gone: nothing matches now.
+    assert cxl(root, "disable-bus", "-f", "root0") == (
+        0,
+        "",
+        "cxl bus: cmd_disable_bus: disabled 0 bus\n",
+    )
 
 
 # -- reserve-dpa / free-dpa ----------------------------------------------------------------------

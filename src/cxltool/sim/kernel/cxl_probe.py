@@ -76,7 +76,7 @@ def _parent_is_enabled(core: DeviceCore, port: str) -> bool:
     if is_root_port(port):
         # An RCH endpoint hangs off the root, whose host the platform driver holds.
         uport = core.view.uport(port)
-        return uport is not None and core.root.islink(uport + "/driver")
+        return uport is not None and core.view.is_bound(uport)
     return core.view.is_bound(port)
 
 
@@ -180,11 +180,9 @@ def _add_nvdimm(core: DeviceCore, memdev: str) -> None:
     memdev_id = paths.basename(memdev)[3:]
     name = f"pmem{memdev_id}"
     core.shapes.cxl_object(f"{memdev}/{name}", name, "cxl_nvdimm", "cxl:t2", "cxl_nvdimm")
-    used = {
-        int(n[4:])
-        for n in root.listdir_opt(paths.ND_DEVICES)
-        if n.startswith("nmem") and n[4:].isdigit()
-    }
+    # DIMM ids are global; the bus listing adds those planned earlier in this write.
+    names = root.listdir_opt(paths.ND_DEVICES) + core.view.listdir_host(ndbus)
+    used = {int(n[4:]) for n in names if n.startswith("nmem") and n[4:].isdigit()}
     k = 0
     while k in used:
         k += 1

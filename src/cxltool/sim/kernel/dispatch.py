@@ -76,6 +76,7 @@ HANDLER_MODULES: list[str] = [
     "cxltool.sim.kernel.decoder",  # endpoint decoder mode and dpa_size
     "cxltool.sim.kernel.cxl_drivers",  # bind/unbind of cxl_mem, cxl_port, flush
     "cxltool.sim.kernel.cxl_pci",  # bind/unbind of cxl_pci: a device's memdev
+    "cxltool.sim.kernel.cxl_acpi",  # bind/unbind of cxl_acpi: a whole CXL root
     # libnvdimm before dax: a libnvdimm dax device's `align` also matches the dax
     # bus's device pattern, and must reach the libnvdimm store.
     "cxltool.sim.kernel.nd",  # nd regions, namespaces, btt/pfn/dax devices, nd drivers
