@@ -45,7 +45,12 @@ class CxlBusView:
 
     # -- existence ---------------------------------------------------------------
     def is_gone(self, path: str) -> bool:
-        return any(path == g or path.startswith(g + "/") for g in self.gone)
+        # The path or one of its ancestors: a walk up, not a scan of everything removed.
+        while path:
+            if path in self.gone:
+                return True
+            path = path[: path.rfind("/")]
+        return False
 
     def exists(self, path: str) -> bool:
         if self.is_gone(path):
