@@ -163,9 +163,11 @@ def _serials(root: SimulatedRoot) -> dict[int, str]:
     out = {}
     for name in root.listdir_opt(paths.CXL_DEVICES):
         if is_memdev_name(name):
-            text = root.read_opt(f"{paths.CXL_DEVICES}/{name}/serial")
-            if text:
+            text = root.read_opt(f"{paths.CXL_DEVICES}/{name}/serial") or ""
+            try:
                 out[int(text, 0)] = name
+            except ValueError:
+                continue
     return out
 
 
@@ -201,9 +203,9 @@ def _local_cpus(root: SimulatedRoot, slot: Slot, numa_node: int) -> tuple[str, s
         if cpumap is not None and cpulist is not None:
             return cpumap, cpulist
     # No node of its own: the device's CPUs are its port's.
-    return root.read_opt(slot.path + "/local_cpus") or "", root.read_opt(
-        slot.path + "/local_cpulist"
-    ) or ""
+    cpumap = root.read_opt(slot.path + "/local_cpus") or ""
+    cpulist = root.read_opt(slot.path + "/local_cpulist") or ""
+    return cpumap, cpulist
 
 
 # -- the events ---------------------------------------------------------------------------
