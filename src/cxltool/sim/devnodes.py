@@ -35,7 +35,7 @@ def add_char_device(base: str, device_path: str, node_path: str) -> None:
     device_path is the kernel path of the device directory (holding `dev`),
     node_path the kernel path of its node (e.g. /dev/cxl/mem0).
     """
-    with open(base + device_path + "/dev") as f:
+    with open(base + device_path + paths.DEVNUM) as f:
         major, minor = (int(x) for x in f.read().strip().split(":"))
     _make_node(base + node_path, major, minor)
     link = base + paths.SYS_DEV_CHAR + f"/{major}:{minor}"
@@ -79,7 +79,7 @@ def sync_dev_nodes(base: str) -> int:
             if node is None:
                 continue
             device = os.path.realpath(base + bus_dir + "/" + name)
-            if not os.path.isfile(device + "/dev"):
+            if not os.path.isfile(device + paths.DEVNUM):
                 continue
             add_char_device(base, device[len(base):], node)
             made += 1

@@ -220,7 +220,7 @@ class Shapes:
         if devnum is not None:
             major, minor, devname = devnum
             env += [f"MAJOR={major}", f"MINOR={minor}", f"DEVNAME={devname}"]
-            self.attr(path + "/dev", f"{major}:{minor}")
+            self.attr(path + paths.DEVNUM, f"{major}:{minor}")
         if devtype:
             env.append(f"DEVTYPE={devtype}")
             if type_files:

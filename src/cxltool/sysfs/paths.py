@@ -55,3 +55,6 @@ PROC_IOMEM = "/proc/iomem"
 DAXCTL_CONF_DIR = "/etc/daxctl.conf.d"
 DAXCTL_MODPROBE_INSTALL = "/etc/modprobe.d/daxctl.conf"
 DAXCTL_MODPROBE_DATA = "/usr/share/daxctl/daxctl.conf"
+SYS_DEV_BLOCK = "/sys/dev/block"
+# A device's `major:minor` attribute (not the /dev directory).
+DEVNUM = "/dev"

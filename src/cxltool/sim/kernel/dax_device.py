@@ -36,9 +36,9 @@ from cxltool.sim.kernel.daxview import (
 from cxltool.sim.kernel.dispatch import NotEmulated, register
 from cxltool.sim.kernel.txn import Transaction, TxnShapes
 from cxltool.sim.shapes import kernel_hex
-from cxltool.sysfs import SysfsError
+from cxltool.sysfs import SysfsError, paths
 
-_DEVICE = "/sys/devices/*/dax[0-9]*.[0-9]*/"
+_DEVICE = paths.SYS_DEVICES + "/*/dax[0-9]*.[0-9]*/"
 _ALIGNMENTS = (4096, 2 * 1024 * 1024, 1024 * 1024 * 1024)
 # memory_hotplug.memmap_on_memory is off in distribution kernels.
 MEMMAP_ON_MEMORY_SUPPORTED = False

@@ -25,7 +25,7 @@ from cxltool.sim.kernel.dispatch import NotEmulated, register
 from cxltool.sim.kernel.txn import Transaction
 from cxltool.sysfs import SysfsError, paths
 
-_GROUP = "/sys/devices/*/dax_region/"
+_GROUP = paths.SYS_DEVICES + "/*/dax_region/"
 DEFAULT_DAX_MAJOR = 252
 
 

@@ -160,7 +160,7 @@ def read_device(
         if region is None:
             return None
     devnum = None
-    dev = kfiles.read(root, path + "/dev")
+    dev = kfiles.read(root, path + paths.DEVNUM)
     if dev and ":" in dev:
         major, _, minor = dev.partition(":")
         if major.isdigit() and minor.isdigit():

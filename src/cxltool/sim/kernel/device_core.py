@@ -23,7 +23,7 @@ class KernelShapes(TxnShapes):
     """Object shapes planned on a transaction, char device nodes included."""
 
     def char_device(self, device_path: str, node: str) -> None:
-        dev_file = self.txn.root.host(device_path + "/dev")
+        dev_file = self.txn.root.host(device_path + paths.DEVNUM)
         numbers = self.pending_dev.get(device_path) or _read(dev_file)
         if numbers:
             major, minor = (int(x) for x in numbers.split(":"))
@@ -46,8 +46,8 @@ class KernelShapes(TxnShapes):
         super().file(path, data, mode)
 
     def attr(self, path: str, value: object, mode: int = 0o444) -> None:
-        if path.endswith("/dev"):
-            self.pending_dev[path[: -len("/dev")]] = str(value)
+        if path.endswith(paths.DEVNUM):
+            self.pending_dev[path[: -len(paths.DEVNUM)]] = str(value)
         super().attr(path, value, mode)
 
 
@@ -162,7 +162,7 @@ class DeviceCore:
                 self._remove_link_to(f"{sub}/drivers/{driver}/{name}", path)
         elif sub.startswith(_CLASS):
             self._remove_link_to(f"{sub}/{name}", path)
-        numbers = _read(host + "/dev")
+        numbers = _read(host + paths.DEVNUM)
         if numbers:
             self._remove_link_to(f"{paths.SYS_DEV_CHAR}/{numbers}", path)
             devname = _uevent_value(_read_raw(host + "/uevent"), "DEVNAME")

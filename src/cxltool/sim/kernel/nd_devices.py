@@ -76,7 +76,7 @@ def _forget(kt: KernelTree, path: str) -> None:
             kt.remove(f"{drv}/{name}")
     elif sub.startswith(_CLASS):
         kt.remove(f"{sub}/{name}")
-    dev = (kt.read(path + "/dev") or "").strip()
+    dev = (kt.read(path + paths.DEVNUM) or "").strip()
     if dev:
         kind = "block" if sub == _CLASS + "block" else "char"
         kt.remove(f"{paths.SYS}/dev/{kind}/{dev}")

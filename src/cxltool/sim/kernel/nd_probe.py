@@ -137,7 +137,7 @@ def _disk_name(region: NdRegion, ns: NdNamespace) -> str:
 
 def _free_block_minor(kt: KernelTree) -> int:
     used = []
-    for name in kt.listdir(paths.SYS + "/dev/block"):
+    for name in kt.listdir(paths.SYS_DEV_BLOCK):
         major, _, minor = name.partition(":")
         if major == str(nd_shapes.BLOCK_EXT_MAJOR) and minor.isdigit():
             used.append(int(minor))

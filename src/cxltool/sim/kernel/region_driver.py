@@ -127,7 +127,7 @@ def _add_dev_node(cxl: Cxl, device: str, major: int, minor: int) -> None:
 
 def _remove_dev_node(cxl: Cxl, device: str) -> None:
     name = device.rsplit("/", 1)[1]
-    dev = cxl.kt.read(device + "/dev")
+    dev = cxl.kt.read(device + paths.DEVNUM)
     cxl.kt.remove(f"{paths.DEV}/{name}")
     if dev:
         cxl.kt.remove(f"{paths.SYS_DEV_CHAR}/{dev}")
