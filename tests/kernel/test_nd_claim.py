@@ -33,7 +33,7 @@ def test_a_namespace_needs_16m_and_no_other_claim(tmp_path):
     refused(root, f"{ND}/dax0.0/namespace", "namespace0.0", errno.EBUSY)
     root.write(f"{ND}/pfn0.0/namespace", "namespace0.0\0")
     assert read_nd(root, "namespace0.0", "mode") == "memory"
-    refused(root, f"{ND}/btt0.0/namespace", "namespace0.0", errno.EBUSY)
+    refused(root, f"{ND}/dax0.0/namespace", "namespace0.0", errno.EBUSY)
 
 
 def test_letting_go_resets_a_seed(tmp_path):

@@ -132,8 +132,7 @@ def test_sector_mode_is_not_emulated(tmp_path):
     root.write(f"{ND}/namespace0.0/uuid", UUID)
     root.write(f"{ND}/namespace0.0/size", str(SZ_256M))
     root.write(f"{ND}/btt0.0/uuid", PFN_UUID)
-    root.write(f"{ND}/btt0.0/namespace", "namespace0.0")
-    refused(root, f"{ND_DRIVERS}/nd_pmem/bind", "btt0.0", errno.EOPNOTSUPP)
+    refused(root, f"{ND}/btt0.0/namespace", "namespace0.0", errno.EOPNOTSUPP)
 
 
 def test_unbinding_the_region_removes_its_namespaces_and_devices(tmp_path):

@@ -13,7 +13,8 @@ region's seed of its kind, which is reset instead (no uuid, no mode).
 `uuid` takes a uuid (EINVAL otherwise); `mode` (pfn, dax) `pmem`, `ram` or
 `none`, compared over the written length less one byte as the kernel does;
 `align` (pfn, dax) one of `supported_alignments`; `sector_size` (btt) one of
-its listed sizes.
+its listed sizes. Sector mode is not emulated: a btt device refuses to take a
+namespace (EOPNOTSUPP).
 """
 
 from __future__ import annotations
@@ -81,6 +82,9 @@ def store_namespace(kt: KernelTree, claim: NdClaim, value: str) -> None:
     if name == "":
         detach_and_reset(kt, claim)
         return
+    if claim.kind == "btt":
+        # Sector mode (a btt's arena layout) is not emulated: a btt takes no namespace.
+        raise KernelError(errno.EOPNOTSUPP)
     if claim.namespace_name:
         raise KernelError(errno.EBUSY)
     ns = claim.region.namespace(name)
