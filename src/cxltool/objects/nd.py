@@ -105,7 +105,7 @@ class NdBus:
     @classmethod
     def probe(cls, system: NdSystem, path: str) -> NdBus | None:
         ctls = _children(system.root, path + "/nd", "ndctl")
-        if not ctls or system.root.read_opt(f"{path}/nd/{ctls[0][1]}/dev") is None:
+        if not ctls or system.root.read_opt(f"{path}/nd/{ctls[0][1]}{paths.DEVNUM}") is None:
             return None
         bus = cls(system, path, ctls[0][0])
         if system.root.read_opt(path + "/commands") is None or bus.provider is None:

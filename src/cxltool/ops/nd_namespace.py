@@ -30,7 +30,7 @@ from cxltool.ops import nd_blockdev
 from cxltool.ops.nd_json import JsonFlags, namespace_json
 from cxltool.ops.nd_lib import LOCATIONS, NdLib
 from cxltool.ops.nd_list import MODES, bus_matches, region_matches
-from cxltool.sysfs import Root
+from cxltool.sysfs import Root, paths
 
 SZ_1K, SZ_1M, SZ_1G, SZ_1T = 1 << 10, 1 << 20, 1 << 30, 1 << 40
 SZ_16M = 16 << 20
@@ -496,7 +496,8 @@ class NamespaceOps:
             bdev = ns.block_device
             err, was_zero = nd_blockdev.zero_start(self.root, bdev)
             if err:
-                self.report.err(f"{ns.devname}: failed to open /dev/{bdev} to zero info block\n")
+                node = f"{paths.DEV}/{bdev}"
+                self.report.err(f"{ns.devname}: failed to open {node} to zero info block\n")
             rc = 1 if was_zero else 0
         lib.set_raw_mode(ns, False)
         lib.namespace_disable_invalidate(ns)

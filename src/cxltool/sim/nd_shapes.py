@@ -151,7 +151,7 @@ def block_device(sink: Shapes, parent: str, name: str, devnum: tuple[int, int], 
     major, minor = devnum
     sink.device(
         path,
-        paths.SYS + "/class/block",
+        paths.CLASS_BLOCK,
         devtype="disk",
         devnum=(major, minor, name),
         type_files=False,
@@ -161,8 +161,8 @@ def block_device(sink: Shapes, parent: str, name: str, devnum: tuple[int, int], 
     sink.attr(path + "/ro", 0)
     sink.attr(path + "/removable", 0)
     sink.attr(path + "/range", 0)
-    sink.link(f"{paths.SYS}/class/block/{name}", path)
-    sink.link(f"{paths.SYS}/dev/block/{major}:{minor}", path)
+    sink.link(f"{paths.CLASS_BLOCK}/{name}", path)
+    sink.link(f"{paths.SYS_DEV_BLOCK}/{major}:{minor}", path)
 
 
 def static_dax_region_group(

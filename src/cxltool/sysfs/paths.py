@@ -58,3 +58,4 @@ DAXCTL_MODPROBE_DATA = "/usr/share/daxctl/daxctl.conf"
 SYS_DEV_BLOCK = "/sys/dev/block"
 # A device's `major:minor` attribute (not the /dev directory).
 DEVNUM = "/dev"
+CLASS_BLOCK = "/sys/class/block"

@@ -56,11 +56,14 @@ def set_unreadable(kt: KernelTree, path: str, mode: int, err: int) -> None:
     kt.shapes.unreadable_attr(path, mode, err)
 
 
+_DEV_LINKS = {"char": paths.SYS_DEV_CHAR, "block": paths.SYS_DEV_BLOCK}
+
+
 def add_dev_node(kt: KernelTree, device: str, kind: str, major: int, minor: int) -> None:
-    """`/dev/<name>` and the `/sys/dev/<kind>/M:m` link of a char or block device."""
+    """The /dev node and the device-number link (`char` or `block`) of a device."""
     name = paths.basename(device)
     kt.mknod(f"{paths.DEV}/{name}", major, minor)
-    kt.link(f"{paths.SYS}/dev/{kind}/{major}:{minor}", device)
+    kt.link(f"{_DEV_LINKS[kind]}/{major}:{minor}", device)
 
 
 def _forget(kt: KernelTree, path: str) -> None:
@@ -78,8 +81,8 @@ def _forget(kt: KernelTree, path: str) -> None:
         kt.remove(f"{sub}/{name}")
     dev = (kt.read(path + paths.DEVNUM) or "").strip()
     if dev:
-        kind = "block" if sub == _CLASS + "block" else "char"
-        kt.remove(f"{paths.SYS}/dev/{kind}/{dev}")
+        links = paths.SYS_DEV_BLOCK if sub == paths.CLASS_BLOCK else paths.SYS_DEV_CHAR
+        kt.remove(f"{links}/{dev}")
         kt.remove(f"{paths.DEV}/{name}")
 
 

@@ -63,7 +63,7 @@ def forget_region(txn: Transaction, region: str) -> None:
 def _disk_parent(txn: Transaction, name: str) -> str | None:
     """The device a disk belongs to (its namespace or pfn device), from its class link."""
     try:
-        disk = txn.root.realpath(f"{paths.SYS}/class/block/{name}")
+        disk = txn.root.realpath(f"{paths.CLASS_BLOCK}/{name}")
     except SysfsError:
         return None
     parent = paths.dirname(paths.dirname(disk))

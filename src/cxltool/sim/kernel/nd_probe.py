@@ -185,7 +185,7 @@ def _dax_major(kt: KernelTree) -> int:
     if isinstance(majors, dict) and isinstance(majors.get("dax"), int):
         return majors["dax"]
     for name in kt.listdir(paths.DAX_DEVICES):
-        dev = kt.read(f"{paths.DAX_DEVICES}/{name}/dev")
+        dev = kt.read(f"{paths.DAX_DEVICES}/{name}{paths.DEVNUM}")
         if dev and ":" in dev:
             return int(dev.split(":")[0])
     return DEFAULT_DAX_MAJOR
