@@ -36,7 +36,7 @@ COMMAND = ndopts.Command(
 )
 
 # ndctl's failure line names its version, function and source line (v81's).
-_FAIL_LINE = "ndctl-85:filter_namespace:248: \n"
+_FAIL_LINE = "ndctl-85:filter_namespace:267: \n"
 
 
 def run(ctx, parsed: ndopts.Parsed) -> int:
@@ -67,11 +67,12 @@ def run(ctx, parsed: ndopts.Parsed) -> int:
     )
     opts.settle()
     try:
-        value, failed = list_nd(ctx.root, opts)
+        result = list_nd(ctx.root, opts)
     except FilterError as e:
         ctx.err.write(ndopts.error_line(str(e)))
         return -errno.EINVAL
-    ctx.err.write(_FAIL_LINE * failed)
-    if value is not None:
-        ctx.out.write(jsonc.dumps(value))
-    return -errno.ENOMEM if failed else 0
+    ctx.err.write(_FAIL_LINE * result.failed)
+    ctx.err.write("".join(result.warnings))
+    if result.value is not None:
+        ctx.out.write(jsonc.dumps(result.value))
+    return -errno.ENOMEM if result.failed else 0

@@ -251,8 +251,15 @@ def _namespace_wanted(ns: NdNamespace, opts: ListOptions) -> bool:
     return opts.configured and 0 < ns.size < ULONG_MAX
 
 
-def list_nd(root: Root, opts: ListOptions) -> tuple[Any, int]:
-    """What `ndctl list` prints (None: nothing) and how many objects could not be shown."""
+@dataclass
+class ListResult:
+    value: Any  # what to print as JSON (None: nothing)
+    failed: int  # objects that could not be shown
+    warnings: list[str]  # printed after the walk's failure lines
+
+
+def list_nd(root: Root, opts: ListOptions) -> ListResult:
+    """What `ndctl list` prints."""
     region_type, numa = parse_filters(root, opts)
     system = NdSystem(root)
     flags = opts.flags
@@ -280,7 +287,8 @@ def list_nd(root: Root, opts: ListOptions) -> tuple[Any, int]:
                 for ns in region.namespaces:
                     if _namespace_selected(ns, opts, numa):
                         _add_namespace(out, ns, opts, flags, system)
-    return _display(out, opts.human), out.failed
+    value = _display(out, opts.human)
+    return ListResult(value, out.failed, out.messages)
 
 
 def _region_selected(
@@ -346,13 +354,18 @@ def _add_namespace(out: _Listing, ns: NdNamespace, opts: ListOptions, flags, sys
     out.namespaces.append(obj)
 
 
-def _array(items: list[dict[str, Any]], human: bool) -> Any:
-    return items[0] if human and len(items) == 1 else items
+def _array(out: _Listing, items: list[dict[str, Any]], human: bool) -> Any:
+    """An array as ndctl prints one: its only element under -u; empty, a warning too."""
+    if human and len(items) <= 1:
+        return items[0] if items else None
+    if not items:
+        out.messages.append("  Warning: no matching devices found\n\n")
+    return items
 
 
 def _display(out: _Listing, human: bool) -> Any:
     if out.buses is not None:
-        return _array(out.buses, human)
+        return _array(out, out.buses, human)
     kinds = [k for k in (out.dimms, out.regions, out.namespaces) if k is not None]
     if len(kinds) > 1:
         platform: dict[str, Any] = {}
@@ -364,5 +377,5 @@ def _display(out: _Listing, human: bool) -> Any:
             platform["namespaces"] = out.namespaces
         return platform
     for items in kinds:
-        return _array(items, human)
+        return _array(out, items, human)
     return None
