@@ -20,7 +20,6 @@ BASE_OPTIONS = [
     ),
     Opt("v", "verbose", "bool", "emit extra debug messages to stderr"),
 ]
-_ACTIONS = {"enable": "enable", "disable": "disable", "destroy": "destroy", "create": "create"}
 CMD_NAMES = {
     "enable": "enable namespace",
     "disable": "disable namespace",

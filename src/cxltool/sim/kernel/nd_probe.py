@@ -32,7 +32,7 @@ from cxltool.sim.kernel.nd_view import NdClaim, NdNamespace, NdRegion, child_ids
 from cxltool.sysfs import paths
 
 DEFAULT_DAX_MAJOR = 252
-_PERSONALITY = {"dax": "dax", "pfn": "pfn"}  # info block kind -> claim device kind
+PERSONALITIES = ("dax", "pfn")  # the kinds of info block a namespace can bring back
 
 
 # -- checks shared by every probe --------------------------------------------------------
@@ -92,8 +92,8 @@ def _restore_personality(kt: KernelTree, region: NdRegion, ns: NdNamespace) -> b
     block = nd_media.info_block(kt.txn, region.name, ns.extent.offset)
     if block is None:
         return False
-    kind = _PERSONALITY.get(block.get("kind", ""))
-    if kind is None or ns.holder_class not in ("", kind):
+    kind = block.get("kind", "")
+    if kind not in PERSONALITIES or ns.holder_class not in ("", kind):
         return False
     n = lowest_free(child_ids(kt, region.path, kind, region.id))
     path = f"{region.path}/{kind}{region.id}.{n}"
@@ -104,14 +104,14 @@ def _restore_personality(kt: KernelTree, region: NdRegion, ns: NdNamespace) -> b
     kt.write(path + "/mode", block["mode"], 0o644)
     kt.write(path + "/align", block["align"], 0o644)
     attach(kt, claim, ns)
-    if kind == "dax" and nd_devices_driver(kt, "dax_pmem"):
+    if kind == "dax" and _driver_loaded(kt, "dax_pmem"):
         probe_dax_pmem(kt, region, claim)
-    elif kind == "pfn" and nd_devices_driver(kt, "nd_pmem"):
+    elif kind == "pfn" and _driver_loaded(kt, "nd_pmem"):
         _probe_pfn(kt, region, claim)
     return True
 
 
-def nd_devices_driver(kt: KernelTree, name: str) -> bool:
+def _driver_loaded(kt: KernelTree, name: str) -> bool:
     return kt.isdir(f"{nd_shapes.ND_DRIVERS}/{name}")
 
 
