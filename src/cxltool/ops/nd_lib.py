@@ -41,11 +41,7 @@ class NdLib:
 
     # -- writes -----------------------------------------------------------------------------
     def write(self, path: str, text: str) -> int:
-        rc = write_attr(self.root, path, text)
-        if self.root.simulated:
-            # The simulated root's table of unreadable attributes may have changed.
-            vars(self.root).pop("_unreadable", None)
-        return rc
+        return write_attr(self.root, path, text)
 
     def bind(self, devname: str) -> int:
         """util_bind: offer the device to each nd driver until one binds it."""

@@ -203,7 +203,11 @@ class SimulatedRoot(Root):
         # Imported here so that reading a tree never loads the emulator.
         from cxltool.sim.kernel.dispatch import store
 
-        store(self, path, value)
+        try:
+            store(self, path, value)
+        finally:
+            # A write may have changed which attributes fail to read.
+            self._unreadable = None
 
 
 def open_root(base: str | None = None) -> Root:
