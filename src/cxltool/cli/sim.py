@@ -71,6 +71,51 @@ def new_cmd(fixture: str, dest: str, params: tuple[str, ...]) -> None:
     click.echo(f"built {fixture} in {dest}", err=True)
 
 
+@sim.command("qemu-args")
+@click.argument("fixture")
+@click.option(
+    "-p",
+    "--param",
+    "params",
+    multiple=True,
+    metavar="KEY=N",
+    help="Set a parameter of a parametric fixture (e.g. -p host_bridges=4 for scale).",
+)
+@click.option(
+    "--backing",
+    "backing_dir",
+    metavar="DIR",
+    default="backing",
+    show_default=True,
+    help="Directory of the files behind persistent memory and label areas, as QEMU "
+    "will see it (the default is relative to QEMU's working directory). QEMU "
+    "creates missing files.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the options as a JSON array.")
+def qemu_args_cmd(fixture: str, params: tuple[str, ...], backing_dir: str, as_json: bool) -> None:
+    """Print the QEMU options that build FIXTURE's CXL topology, on one shell-quoted line.
+
+    They go after `qemu-system-x86_64 -M q35,cxl=on -m 2G,maxmem=8G,slots=8 ...`.
+    Fixture details QEMU does not reproduce are noted on stderr; a fixture QEMU
+    cannot build is an error.
+    """
+    import json
+
+    from cxltool.sim.qemu_args import QemuUnsupported, qemu_topology
+    from cxltool.sim.topology import FixtureError, load_fixture
+
+    try:
+        topology = load_fixture(fixture, _parse_params(params))
+        result = qemu_topology(topology, backing_dir)
+    except FixtureError as e:
+        _fail(str(e))
+    except QemuUnsupported as e:
+        _fail(f"{fixture}: QEMU cannot build this fixture: {e}")
+    for note in result.ignored:
+        click.echo(f"cxltool sim: note: {topology.name}: {note}", err=True)
+    click.echo(json.dumps(result.args) if as_json else result.command_line())
+
+
 @sim.command("restore")
 @click.argument("capture_file", metavar="CAPTURE", type=click.Path(dir_okay=False))
 @click.argument("dest", type=click.Path(file_okay=False))
