@@ -40,6 +40,7 @@ EXPRESSIBLE = [
     "1hb1rp1mem",
     "1hb2rp2mem",
     "1hb2rp4mem-switch",
+    "qemu-2hb",
     "qemu-a",
     "qemu-b",
     "qemu-c",
@@ -183,9 +184,10 @@ def test_an_interleaved_window_names_its_targets_in_order(tmp_path):
         "cxl-fmw.0.targets.0=cxl.2,cxl-fmw.0.targets.1=cxl.1,cxl-fmw.0.size=4G,"
         "cxl-fmw.0.interleave-granularity=8k"
     )
+    # Created newest-first, so that the guest numbers them in fixture order.
     assert args[args.index("-device") + 1 :: 2][:2] == [
-        "pxb-cxl,bus_nr=12,bus=pcie.0,id=cxl.1",
         "pxb-cxl,bus_nr=222,bus=pcie.0,id=cxl.2",
+        "pxb-cxl,bus_nr=12,bus=pcie.0,id=cxl.1",
     ]
 
 

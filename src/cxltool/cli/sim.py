@@ -309,3 +309,13 @@ def set_capacity_cmd(choice, memdev: str, ram, pmem) -> None:
         line += (f"; the kernel shows ram {_human(c.shown_ram)}, pmem {_human(c.shown_pmem)}"
                  " until cxl_pci probes it again")
     click.echo(line, err=True)
+
+
+def _register_scenario_commands() -> None:
+    from cxltool.cli.sim_scenario import parity_cmd, scenario_cmd
+
+    sim.add_command(scenario_cmd)
+    sim.add_command(parity_cmd)
+
+
+_register_scenario_commands()

@@ -76,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
         root = Root("/")
         timings["endpoints_s"] = round(wait_for_endpoints(root, args.memdevs, 60), 2)
         started = time.monotonic()
-        run_scenario(scenario, root, out)
+        run_scenario(scenario, out)
         timings["scenario_s"] = round(time.monotonic() - started, 2)
         status["ok"] = True
     except Exception:

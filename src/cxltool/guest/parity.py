@@ -12,8 +12,11 @@ off by one byte still shows as a difference.
 
 from __future__ import annotations
 
+import gzip
+import json
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 from cxltool.sim.topology import Topology
 from cxltool.sysfs import paths
@@ -22,6 +25,7 @@ _NUMBER = re.compile(r"\b0x[0-9a-fA-F]+\b|\b\d{7,}\b")
 _BLOCK = re.compile(r"\bmemory(\d+)\b")
 _UUID = re.compile(r"^[0-9a-f]{8}-([0-9a-f]{4}-){3}[0-9a-f]{12}\n$")
 _NIL_UUID = "00000000-0000-0000-0000-000000000000\n"
+_ANY_UUID = re.compile(r"\b[0-9a-f]{8}-(?:[0-9a-f]{4}-){3}[0-9a-f]{12}\b")
 # Counters of the running machine: compared for presence and mode only.
 _COUNTERS = ("/meminfo", "/numastat", "/vmstat")
 
@@ -127,16 +131,35 @@ class Translation:
         return _BLOCK.sub(block, _NUMBER.sub(number, text))
 
 
+class UuidNames:
+    """Names generated uuids by first appearance ("uuid-1", ...), so that the
+    uuids ndctl makes up on each system compare by the role they play."""
+
+    def __init__(self) -> None:
+        self.names: dict[str, str] = {}
+
+    def text(self, text: str) -> str:
+        def name(m: re.Match) -> str:
+            found = m.group(0)
+            if found == _NIL_UUID.strip():
+                return found
+            return self.names.setdefault(found, f"uuid-{len(self.names) + 1}")
+
+        return _ANY_UUID.sub(name, text)
+
+
 def compare_results(real: dict, simulated: dict, translate: Translation) -> list[str]:
     """Steps whose exit status or output differ, one line of detail each."""
     out = []
+    real_uuids, sim_uuids = UuidNames(), UuidNames()
     steps = zip(real["results"], simulated["results"], strict=True)
     for n, (r, s) in enumerate(steps, 1):
         where = f"step {n} ({r['run']})"
         if r["rc"] != s["rc"]:
             out.append(f"{where}: exit status: kernel {r['rc']}, simulated {s['rc']}")
         for stream in ("stdout", "stderr"):
-            want, got = translate.text(r[stream]), s[stream]
+            want = real_uuids.text(translate.text(r[stream]))
+            got = sim_uuids.text(s[stream])
             if want != got:
                 out.append(f"{where}: {stream}:\n{_first_difference(want, got)}")
     return out
@@ -175,8 +198,10 @@ def _skipped(path: str) -> bool:
 
 
 def _skeleton(path: str) -> bool:
-    """A PCI or ACPI path outside the memdevs: a simulated tree holds only the
+    """A path of the PCI, ACPI or block layers: a simulated tree holds only the
     part of these that tools read, so what only the kernel has is no difference."""
+    if "/block/" in path:
+        return True
     if _MEMDEV_DIR.search(path):
         return False
     return any(path.startswith(paths.SYS_DEVICES + "/" + top) for top in ("pci", "LNXSYSTM"))
@@ -200,4 +225,29 @@ def compare_captures(real: dict, simulated: dict, translate: Translation) -> lis
     for path in sorted(set(want) & set(got)):
         if want[path] != got[path]:
             out.append(f"{path}: kernel {want[path]!r:.200}, simulated {got[path]!r:.200}")
+    return out
+
+
+def load_run(out: str | Path) -> tuple[dict, dict[str, dict]]:
+    """A run's results and its captures by label (the boot state included)."""
+    out = Path(out)
+    results = json.loads((out / "results.json").read_text())
+    labels = ["boot"] + [r["capture"] for r in results["results"] if r["capture"]]
+    captures = {}
+    for label in labels:
+        with gzip.open(out / f"capture-{label}.json.gz", "rt") as f:
+            captures[label] = json.load(f)
+    return results, captures
+
+
+def compare_runs(kernel: str | Path, simulated: str | Path) -> list[str]:
+    """Every difference between a scenario's run on a kernel and on a simulation."""
+    real_results, real_captures = load_run(kernel)
+    sim_results, sim_captures = load_run(simulated)
+    translate = Translation.between(real_captures["boot"], sim_captures["boot"])
+    out = compare_results(real_results, sim_results, translate)
+    for label, doc in real_captures.items():
+        out += [
+            f"capture {label}: {d}" for d in compare_captures(doc, sim_captures[label], translate)
+        ]
     return out

@@ -154,6 +154,10 @@ def run_command(args: list[str]) -> tuple[int, str, str]:
             try:
                 os.dup2(out.fileno(), 1)
                 os.dup2(err.fileno(), 2)
+                # New streams on the new descriptors: the parent's may write
+                # elsewhere (a test runner's capture, say).
+                sys.stdout = open(1, "w", encoding="utf-8", closefd=False)  # noqa: SIM115
+                sys.stderr = open(2, "w", encoding="utf-8", closefd=False)  # noqa: SIM115
                 os.environ.pop("CXLTOOL_ROOT", None)
                 try:
                     cli.main(args=args, prog_name="cxltool", standalone_mode=True)
@@ -177,22 +181,26 @@ def run_command(args: list[str]) -> tuple[int, str, str]:
         return rc, out.read().decode(errors="replace"), err.read().decode(errors="replace")
 
 
-def run_scenario(
-    scenario: Scenario, root: Root, out: str | Path, root_option: str | None = None
-) -> list[dict]:
+def run_scenario(scenario: Scenario, out: str | Path, base: str | None = None) -> list[dict]:
     """Run every step as its own cxltool process and write the results to OUT.
 
-    ROOT is the system the steps act on (for name lookup and captures);
-    ROOT_OPTION is the `--root` given to each command (None: the real system).
+    BASE is the simulated system's directory, given to each command as
+    `--root`; None runs on the real system.
     """
+
+    def system() -> Root:
+        # Opened afresh each time: the commands change the system behind any
+        # Root this process would keep (a simulated root caches its metadata).
+        return open_root(base or "/")
+
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    write_capture(capture(root, "boot"), str(out / "capture-boot.json.gz"))
-    prefix = [] if root_option is None else ["--root", root_option]
+    write_capture(capture(system(), "boot"), str(out / "capture-boot.json.gz"))
+    prefix = [] if base is None else ["--root", base]
     _preload()
     results = []
     for step in scenario.steps:
-        argv = resolve(step.run, memdevs_by_serial(root))
+        argv = resolve(step.run, memdevs_by_serial(system()))
         started = time.monotonic()
         rc, stdout, stderr = run_command(prefix + argv)
         result = {
@@ -206,7 +214,7 @@ def run_scenario(
         }
         results.append(result)
         if step.capture:
-            doc = capture(root, step.capture)
+            doc = capture(system(), step.capture)
             write_capture(doc, str(out / f"capture-{step.capture}.json.gz"))
     doc = {"scenario": scenario.to_json(), "results": results}
     (out / RESULTS).write_text(json.dumps(doc, indent=1) + "\n")
@@ -220,4 +228,4 @@ def run_simulated(scenario: Scenario, topology: Topology, out: str | Path) -> li
     out = Path(out)
     dest = out / "root"
     build_tree(topology, str(dest))
-    return run_scenario(scenario, open_root(str(dest)), out, root_option=str(dest))
+    return run_scenario(scenario, out, str(dest))

@@ -167,7 +167,10 @@ class _Builder:
         args: list[str] = []
         for obj in self.objects:
             args += ["-object", obj]
-        for dev in bridges + root_ports + switches + self.devices:
+        # QEMU's ACPI tables list host bridges newest first, and Linux numbers
+        # them (ACPI0016:NN, then CXL ports) in that order: create them in
+        # reverse so that the guest numbers them in the fixture's order.
+        for dev in bridges[::-1] + root_ports + switches + self.devices:
             args += ["-device", dev]
         windows = self.windows()
         if windows:
