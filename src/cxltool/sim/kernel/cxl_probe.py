@@ -64,12 +64,24 @@ def _add_switch_port(core: DeviceCore, parent: str, uport: str, write_path: str)
         parent_dport=parent_dir(uport),
         dports=hw.dports,
         cdat=hw.cdat,
-        decoders=switch_port_decoders(n, path, ids, hw.decoders, platform == "acpi"),
+        decoders=_as_programmed(
+            switch_port_decoders(n, path, ids, hw.decoders, platform == "acpi"), hw
+        ),
     )
     core.shapes.cxl_port(model)
     view.added[path] = list(hw.dports)
     view.bound.add(path)
     return path
+
+
+def _as_programmed(
+    decoders: list[DecoderModel], hw: port_hardware.PortHardware
+) -> list[DecoderModel]:
+    """Idle decoders as a probe reads them: interleave fields left by earlier commits."""
+    for i, dec in enumerate(decoders):
+        if i in hw.programmed:
+            dec.ways, dec.granularity = hw.programmed[i]
+    return decoders
 
 
 def _parent_is_enabled(core: DeviceCore, port: str) -> bool:
@@ -111,7 +123,7 @@ def probe_memdev(core: DeviceCore, memdev: str, write_path: str) -> None:
             parent_dport=parent_dir(parent_dir(memdev)),
             dports=[],
             cdat=hw.cdat,
-            decoders=endpoint_port_decoders(n, path, hw.decoders),
+            decoders=_as_programmed(endpoint_port_decoders(n, path, hw.decoders), hw),
         )
     )
     core.bind(memdev, "cxl", "cxl_mem")
@@ -133,7 +145,8 @@ def probe_port(core: DeviceCore, port: str, write_path: str) -> None:
     for did, target in hw.dports:
         core.shapes.link(f"{port}/dport{did}", target)
     ids = [d for d, _ in hw.dports]
-    for dec in switch_port_decoders(n, port, ids, hw.decoders, platform == "acpi"):
+    idle = switch_port_decoders(n, port, ids, hw.decoders, platform == "acpi")
+    for dec in _as_programmed(idle, hw):
         core.shapes.switch_decoder(dec)
     txn.write(port + "/decoders_committed", "0\n")
     view.added[port] = list(hw.dports)

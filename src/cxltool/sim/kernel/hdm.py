@@ -19,6 +19,7 @@ import errno
 
 from cxltool.sim.kernel.cxlview import Cxl, Decoder, Port
 from cxltool.sim.kernel.kerror import KernelError
+from cxltool.sim.kernel.port_hardware import record_programmed
 
 _ORPHANS = "hdm_enabled_orphans"
 
@@ -55,6 +56,8 @@ class Hdm:
             raise KernelError(errno.EBUSY)
         port.set_commit_end(dec.id)
         self._now[dec.path] = True
+        if port.uport is not None:
+            record_programmed(self.cxl.kt.txn, port.uport, dec.id, dec.ways, dec.granularity)
 
     def reset(self, dec: Decoder) -> None:
         """Reset one decoder; commit_end drops only past the highest committed one."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import base64
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from cxltool.sim.kernel.cxl_bus_view import CxlBusView, port_number
 from cxltool.sim.kernel.txn import Transaction
@@ -28,6 +28,14 @@ class PortHardware:
     cdat: bytes | None
     dports: list[tuple[int, str]]
     poison: bool = True  # memdevs: Get Poison List supported (trigger_poison_list)
+    # Decoder index -> (ways, granularity) last programmed into its control
+    # register. A reset clears only the commit bit, so the next probe reads
+    # these back into an uncommitted decoder's interleave attributes.
+    programmed: dict[int, tuple[int, int]] = field(default_factory=dict)
+
+    def interleave(self, index: int) -> tuple[int, int]:
+        """What a probe reads as decoder INDEX's ways and granularity."""
+        return self.programmed.get(index, (1, 256))
 
 
 def _table(txn: Transaction) -> dict:
@@ -70,7 +78,16 @@ def lookup(txn: Transaction, device: str, platform: str) -> PortHardware:
         cdat=base64.b64decode(cdat) if cdat is not None else None,
         dports=[(int(d), str(p)) for d, p in entry.get("dports", [])],
         poison=bool(entry.get("poison", True)),
+        programmed={int(i): (int(w), int(g)) for i, (w, g) in entry.get("programmed", {}).items()},
     )
+
+
+def record_programmed(
+    txn: Transaction, uport: str, index: int, ways: int, granularity: int
+) -> None:
+    """Remember what a commit wrote into a decoder's control register."""
+    entry = _table(txn).setdefault(uport, {})
+    entry.setdefault("programmed", {})[str(index)] = [ways, granularity]
 
 
 def known(txn: Transaction, device: str) -> bool:
