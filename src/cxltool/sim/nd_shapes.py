@@ -140,11 +140,14 @@ def claim_device(sink: Shapes, kind: str, path: str, *, numa_node: int, target_n
     sink.attr(path + "/supported_alignments", list_text(PFN_ALIGNMENTS))
 
 
-def block_device(sink: Shapes, parent: str, name: str, devnum: tuple[int, int], size: int) -> None:
+def block_device(
+    sink: Shapes, parent: str, name: str, devnum: tuple[int, int], size: int, diskseq: int
+) -> None:
     """The disk nd_pmem registers for a namespace or a pfn device (`parent/block/pmemN`).
 
     Only the attributes ndctl and the emulator use are made: the disk's device
-    number, size in 512-byte sectors, and its class and device-number links.
+    number, size in 512-byte sectors, its sequence number, and its class and
+    device-number links.
     """
     path = f"{parent}/block/{name}"
     sink.dir(parent + "/block")
@@ -155,7 +158,9 @@ def block_device(sink: Shapes, parent: str, name: str, devnum: tuple[int, int], 
         devtype="disk",
         devnum=(major, minor, name),
         type_files=False,
+        uevent_extra=(f"DISKSEQ={diskseq}",),
     )
+    sink.attr(path + "/diskseq", diskseq)
     sink.link(path + "/device", parent)
     sink.attr(path + "/size", size // 512)
     sink.attr(path + "/ro", 0)

@@ -146,7 +146,11 @@ def _free_block_minor(kt: KernelTree) -> int:
 
 def _add_disk(kt: KernelTree, parent: str, name: str, size: int) -> None:
     devnum = (nd_shapes.BLOCK_EXT_MAJOR, _free_block_minor(kt))
-    nd_shapes.block_device(kt.shapes, parent, name, devnum, size)
+    # Every disk the kernel allocates takes the next number of one counter
+    # that starts at boot; the emulated system is taken to boot with no disks.
+    state = kt.txn.kernel_state()
+    state["diskseq"] = state.get("diskseq", 0) + 1
+    nd_shapes.block_device(kt.shapes, parent, name, devnum, size, state["diskseq"])
     kt.mknod(f"{paths.DEV}/{name}", *devnum)
 
 
