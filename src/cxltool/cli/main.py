@@ -8,7 +8,7 @@ import click
 
 from cxltool import __version__
 from cxltool.cli import tool as toolmod
-from cxltool.sysfs import RootError, open_root
+from cxltool.sysfs import NeedsRoot, RootError, open_root
 
 ROOT_HELP = "System root holding sys/ and dev/ (default: / , the real machine)."
 SIM_HELP = (
@@ -116,12 +116,8 @@ def cli(ctx: click.Context, root: str | None, sim: str | None) -> None:
     ctx.obj = RootChoice(root, sim)
 
 
-cli.add_command(
-    _passthrough("cxl", "Run a cxl command (same options and output as ndctl's cxl).")
-)
-cli.add_command(
-    _passthrough("daxctl", "Run a daxctl command (same options and output as daxctl).")
-)
+cli.add_command(_passthrough("cxl", "Run a cxl command (same options and output as ndctl's cxl)."))
+cli.add_command(_passthrough("daxctl", "Run a daxctl command (same options and output as daxctl)."))
 cli.add_command(_passthrough("ndctl", "Run an ndctl command (same options and output as ndctl)."))
 
 
@@ -130,6 +126,9 @@ def main() -> None:
         cli.main(prog_name="cxltool", standalone_mode=True)
     except KeyboardInterrupt:
         sys.exit(130)
+    except NeedsRoot as e:
+        # The tools handle it themselves; this catches the other commands' writes.
+        fail(e.message)
 
 
 if __name__ == "__main__":

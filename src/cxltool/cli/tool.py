@@ -15,6 +15,7 @@ from typing import TextIO
 
 from cxltool import __version__
 from cxltool.cli import ndopts
+from cxltool.sysfs import NeedsRoot
 
 
 @dataclass(frozen=True)
@@ -120,6 +121,10 @@ def run(tool: Tool, argv: list[str], ctx: Context) -> int:
         rc = mod.run(ctx, parsed)
     except ndopts.UsageExit as e:
         return e.emit(ctx.out, ctx.err)
+    except NeedsRoot as e:
+        # One line instead of ndctl's cascade: every later write would fail alike.
+        ctx.err.write(f"cxltool: {e.message}\n")
+        return 1
     return rc & 0xFF if rc < 0 else rc
 
 

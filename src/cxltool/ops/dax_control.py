@@ -131,8 +131,12 @@ class DaxControl:
         rc = 0
         if module in self.root.listdir_opt(paths.DAX_DRIVERS):
             driver = f"{paths.DAX_DRIVERS}/{module}"
-            self.write(driver + "/new_id", dev.name)
-            rc = self.write(driver + "/bind", dev.name)
+            # kmem's memory blocks may be onlined by udev rules after the bind.
+            with self.root.probe(dev.path) as watch:
+                self.write(driver + "/new_id", dev.name)
+                rc = self.write(driver + "/bind", dev.name)
+                if self.root.islink(dev.path + "/driver"):
+                    watch.wait()
         if not self.is_enabled(dev):
             self._lib("daxctl_dev_enable", f"{dev.name}: failed to enable")
             return rc or -errno.ENXIO

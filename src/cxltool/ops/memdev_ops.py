@@ -33,16 +33,23 @@ def flush(system: CxlSystem) -> None:
         pass
 
 
-def bind_any_driver(system: CxlSystem, name: str) -> None:
+def bind_any_driver(system: CxlSystem, path: str) -> None:
     """Offer the device to every cxl driver, in directory order, until one binds it."""
-    for driver in system.root.listdir_opt(paths.CXL_DRIVERS):
-        if driver.startswith("."):
-            continue
-        try:
-            system.root.write(f"{paths.CXL_DRIVERS}/{driver}/bind", name)
-        except SysfsError:
-            continue
-        return
+    root = system.root
+    name = paths.basename(path)
+    # A memdev's or port's probe leaves work on the cxl bus queue (endpoints,
+    # rescans), which the flush waits for, as libcxl does before its next walk.
+    with root.probe(path, flush=paths.CXL_FLUSH) as watch:
+        for driver in root.listdir_opt(paths.CXL_DRIVERS):
+            if driver.startswith("."):
+                continue
+            try:
+                root.write(f"{paths.CXL_DRIVERS}/{driver}/bind", name)
+            except SysfsError:
+                continue
+            break
+        if is_enabled(system, path):
+            watch.wait()
 
 
 def unbind(system: CxlSystem, path: str) -> None:
@@ -87,7 +94,7 @@ def disable_memdev(system: CxlSystem, memdev: Memdev, log: Log, force: bool) -> 
 def enable_memdev(system: CxlSystem, memdev: Memdev, log: Log) -> int:
     if is_enabled(system, memdev.path):
         return 0
-    bind_any_driver(system, memdev.name)
+    bind_any_driver(system, memdev.path)
     if not is_enabled(system, memdev.path):
         log.lib("cxl_memdev_enable", f"{memdev.name}: failed to enable")
         return -errno.ENXIO

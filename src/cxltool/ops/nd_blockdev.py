@@ -29,6 +29,9 @@ def zero_start(root: Root, bdev: str) -> tuple[int, bool]:
     try:
         fd = os.open(root.host(node), os.O_RDWR | os.O_DIRECT | os.O_EXCL)
     except OSError as e:
+        stop = root.needs_root(e.errno, node, "open")
+        if stop:
+            raise stop from None
         return e.errno or errno.ENXIO, False
     try:
         buf = mmap.mmap(-1, INFO_SIZE)  # page aligned, as direct I/O needs

@@ -160,6 +160,9 @@ def _exclusive_open(root: Root, bdev: str) -> int:
     try:
         fd = os.open(root.host(f"{paths.DEV}/{bdev}"), os.O_RDWR | os.O_EXCL)
     except OSError as e:
+        stop = root.needs_root(e.errno, f"{paths.DEV}/{bdev}", "open")
+        if stop:
+            raise stop from None
         return e.errno or errno.EBUSY
     os.close(fd)
     return 0

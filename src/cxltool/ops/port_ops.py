@@ -17,6 +17,7 @@ from cxltool.objects.cxl import Bus, CxlSystem, Endpoint, Port
 from cxltool.ops.cxl_filter import SINGLE, Filters
 from cxltool.ops.memdev_action import ActionResult, Log, plural
 from cxltool.ops.memdev_ops import bind_any_driver, enable_memdev, flush, is_enabled
+from cxltool.sysfs import SysfsError
 
 PORT_LOG = "cxl port"
 BUS_LOG = "cxl bus"
@@ -92,8 +93,8 @@ def port_disable_invalidate(system: CxlSystem, port: Port, log: Log) -> int:
         return -errno.ENXIO
     try:
         system.root.write(port.path + "/driver/unbind", port.name)
-    except Exception:  # noqa: BLE001 - libcxl ignores the write's result here
-        pass
+    except SysfsError:
+        pass  # libcxl ignores the write's result here
     if is_enabled(system, port.path):
         log.lib(fn, f"{port.name}: failed to disable")
         return -errno.EBUSY
@@ -103,7 +104,7 @@ def port_disable_invalidate(system: CxlSystem, port: Port, log: Log) -> int:
 
 def enable_port(system: CxlSystem, port: Port, log: Log, memdevs: bool) -> int:
     if not is_enabled(system, port.path):
-        bind_any_driver(system, port.name)
+        bind_any_driver(system, port.path)
         if not is_enabled(system, port.path):
             log.lib("cxl_port_enable", f"{port.name}: failed to enable")
             return -errno.ENXIO
@@ -139,8 +140,8 @@ def disable_bus(system: CxlSystem, bus: Bus, log: Log, force: bool) -> int:
     uport = system.root.realpath(bus.path + "/uport")
     try:
         system.root.write(uport + "/driver/unbind", uport.rsplit("/", 1)[-1])
-    except Exception as e:  # noqa: BLE001
-        return -getattr(e, "errno", errno.EIO)
+    except SysfsError as e:
+        return -e.errno
     flush(system)
     return 0
 

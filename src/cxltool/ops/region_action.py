@@ -72,13 +72,18 @@ def region_enable(root: Root, region: Region, log: Log) -> int:
     try:
         drivers = root.listdir(paths.CXL_DRIVERS)
     except Exception:  # noqa: BLE001 - a missing bus directory fails the enable
-        log.lib("__util_bind", f"{region.name}: opendir(\"{paths.CXL_DRIVERS}\") failed")
+        log.lib("__util_bind", f'{region.name}: opendir("{paths.CXL_DRIVERS}") failed')
         return -errno.ENXIO
-    for driver in drivers:
-        if driver.startswith("."):
-            continue
-        if write_attr(root, f"{paths.CXL_DRIVERS}/{driver}/bind", region.name) == 0:
-            break
+    # On a real machine a ram region's dax region, dax device and memory come
+    # after the bind returns (their drivers may be modules udev loads).
+    with root.probe(region.path) as watch:
+        for driver in drivers:
+            if driver.startswith("."):
+                continue
+            if write_attr(root, f"{paths.CXL_DRIVERS}/{driver}/bind", region.name) == 0:
+                break
+        if is_enabled(root, region):
+            watch.wait()
     if not is_enabled(root, region):
         log.lib("cxl_region_enable", f"{region.name}: failed to enable")
         return -errno.ENXIO

@@ -1,4 +1,8 @@
-"""Consistency checks of a simulated tree: what a kernel could not have produced."""
+"""Consistency checks of a simulated tree: what a kernel could not have produced.
+
+On the running system the same checks run over its sysfs, and udev's list of the cxl
+and dax devices is compared with what the walk of sysfs found.
+"""
 
 from __future__ import annotations
 
@@ -116,6 +120,33 @@ def _check_dpa(root: Root, problems: list[str]) -> None:
             problems.append(f"{paths.CXL_DEVICES}/{b}: device addresses overlap {a}")
 
 
+# On the running system udev's enumeration is compared with the sysfs walk:
+# each subsystem with the directories its devices are listed in.
+UDEV_VIEW = (
+    ("cxl", (paths.CXL_DEVICES,)),
+    ("dax", (paths.DAX_DEVICES, paths.CLASS_DAX)),
+)
+
+
+def check_udev(root: Root) -> list[str]:
+    """Devices that udev enumerates and the sysfs walk does not, and the other way round."""
+    problems: list[str] = []
+    for subsystem, dirs in UDEV_VIEW:
+        listed = root.udev_devices(subsystem)
+        if listed is None:
+            continue  # a tree, or no libudev to ask
+        walked: dict[str, str] = {}
+        for folder in dirs:
+            for name in root.listdir_opt(folder):
+                walked.setdefault(name, folder)
+        seen = set(listed)
+        for name in sorted(set(walked) - seen):
+            problems.append(f"{walked[name]}/{name}: not in udev's enumeration of {subsystem}")
+        for name in sorted(seen - set(walked)):
+            problems.append(f"{dirs[0]}/{name}: udev enumerates it, sysfs does not list it")
+    return problems
+
+
 def check_tree(root: Root) -> list[str]:
     """Every inconsistency found, as one line each; empty when the tree is sound."""
     problems: list[str] = []
@@ -131,4 +162,6 @@ def check_tree(root: Root) -> list[str]:
     _check_endpoints(root, problems)
     _check_regions(root, problems)
     _check_dpa(root, problems)
+    if root.real:
+        problems.extend(check_udev(root))
     return problems

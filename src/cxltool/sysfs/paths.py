@@ -42,7 +42,8 @@ def dirname(path: str) -> str:
 
 def strip_devices(path: str) -> str:
     """A device path without the leading /sys/devices (daxctl's region `path`)."""
-    return path[len(SYS_DEVICES):] if path.startswith(SYS_DEVICES + "/") else path
+    return path[len(SYS_DEVICES) :] if path.startswith(SYS_DEVICES + "/") else path
+
 
 # Mount table, read to find where debugfs (and with it the CXL debugfs dir) is.
 PROC_MOUNTS = "/proc/mounts"
@@ -59,3 +60,8 @@ SYS_DEV_BLOCK = "/sys/dev/block"
 # A device's `major:minor` attribute (not the /dev directory).
 DEVNUM = "/dev"
 CLASS_BLOCK = "/sys/class/block"
+
+# udevd's control socket exists while it runs; its queue file exists while it
+# still has events to process (what libudev's "queue is empty" test looks at).
+UDEV_CONTROL = "/run/udev/control"
+UDEV_QUEUE = "/run/udev/queue"

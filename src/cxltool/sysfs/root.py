@@ -12,10 +12,12 @@ import errno
 import json
 import os
 import stat
+from collections.abc import Callable
 
 from cxltool.sysfs import paths
-from cxltool.sysfs.errors import RootError, SysfsError
+from cxltool.sysfs.errors import NeedsRoot, RootError, SysfsError
 from cxltool.sysfs.kernfs import sort_key
+from cxltool.sysfs.probe import NO_WAIT, ProbeWait
 
 _open, _read, _close, _O_RDONLY = os.open, os.read, os.close, os.O_RDONLY
 
@@ -39,6 +41,11 @@ class Root:
     @property
     def display(self) -> str:
         return self.base or "/"
+
+    @property
+    def real(self) -> bool:
+        """The running machine itself: a kernel and udev are behind this root."""
+        return not self.base
 
     def host(self, path: str) -> str:
         """Where a kernel path lives on this machine."""
@@ -135,7 +142,7 @@ class Root:
             return "/"
         if not real.startswith(self.base + "/"):
             raise SysfsError(errno.EXDEV, path, "resolves outside the root")
-        return real[len(self.base):]
+        return real[len(self.base) :]
 
     def link_name(self, path: str) -> str | None:
         """Basename of what a link resolves to, or None if it is not a link."""
@@ -154,15 +161,58 @@ class Root:
     def write(self, path: str, value: str) -> None:
         """What `echo value > path` does: the kernel's store function runs."""
         try:
-            fd = os.open(self.base + path, os.O_WRONLY)
+            self._write_file(self.base + path, value.encode())
         except OSError as e:
-            raise SysfsError(e.errno or errno.EIO, path) from None
+            err = e.errno or errno.EIO
+            raise self.needs_root(err, path, "write", value) or SysfsError(err, path) from None
+
+    def _write_file(self, host_path: str, data: bytes) -> None:
+        fd = os.open(host_path, os.O_WRONLY)
         try:
-            os.write(fd, value.encode())
-        except OSError as e:
-            raise SysfsError(e.errno or errno.EIO, path) from None
+            os.write(fd, data)
         finally:
             os.close(fd)
+
+    def needs_root(
+        self, err: int, path: str, action: str = "write", value: str = ""
+    ) -> NeedsRoot | None:
+        """The error that stops a command the running system refused for want of root.
+
+        None where the failure is the kernel's answer to root (ndctl's messages
+        follow), or the root is a tree, whose files say nothing about privilege.
+        """
+        if self.real and err in (errno.EACCES, errno.EPERM) and os.geteuid() != 0:
+            return NeedsRoot(err, path, action, value)
+        return None
+
+    # -- udev ----------------------------------------------------------------
+    def probe(
+        self,
+        path: str,
+        ready: Callable[[], bool] | None = None,
+        *,
+        flush: str | None = None,
+        timeout: float | None = None,
+    ) -> ProbeWait:
+        """A watch to open before binding the device at `path` (see sysfs/probe.py).
+
+        Its `wait()` returns once the device is bound (or `ready()` holds), the
+        `flush` attribute has been written, and udev has handled what the probe
+        set off. Only the running system has anything to wait for.
+        """
+        if not self.real:
+            return NO_WAIT
+        from cxltool.sysfs.udev import ProbeWatch
+
+        return ProbeWatch(self, path, ready, flush=flush, timeout=timeout)
+
+    def udev_devices(self, subsystem: str) -> list[str] | None:
+        """Names of the devices udev enumerates in `subsystem`; None without udev."""
+        if not self.real:
+            return None
+        from cxltool.sysfs.udev import list_devices
+
+        return list_devices(subsystem)
 
 
 class SimulatedRoot(Root):
