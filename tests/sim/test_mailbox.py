@@ -10,8 +10,8 @@ import textwrap
 import pytest
 
 from cxltool.cli import jsonc
-from cxltool.objects import cxl as cxl_objects
 from cxltool.sim import build as build_mod
+from cxltool.sim import device_mailbox
 from cxltool.sim.build import build_tree
 from cxltool.sim.topology import FixtureError, load_fixture
 from cxltool.sysfs.root import META_DIR
@@ -110,7 +110,7 @@ def test_qemu_device_files(qemu_tree):
 
 
 def test_builder_writes_where_listing_reads():
-    assert build_mod.MAILBOX_DIR == cxl_objects.MAILBOX_DIR
+    assert build_mod.MAILBOX_DIR == device_mailbox.MAILBOX_DIR
 
 
 # ---------------------------------------------------------------------------

@@ -15,7 +15,6 @@ same wording, in `CxlSystem.messages`.
 from __future__ import annotations
 
 import errno as _errno
-import json
 import os
 
 from cxltool.objects.cparse import (
@@ -29,11 +28,10 @@ from cxltool.objects.cparse import (
     to_int32,
 )
 from cxltool.sysfs import Root, SysfsError, paths
-from cxltool.sysfs.root import META_DIR
+from cxltool.sysfs.mailbox import Mailbox, memdev_mailbox
 
 QOS_CLASS_NONE = -1
 DECODE_UNKNOWN, DECODE_RESET, DECODE_COMMIT = -1, 0, 1
-MAILBOX_DIR = "mailbox"
 
 # Protocol error types libcxl knows, by the code debugfs `einj_types` lists.
 _PROTOCOL_ERRORS = {
@@ -358,24 +356,9 @@ class Memdev:
         return self.system.endpoint_of(self)
 
     @cached_property
-    def mailbox(self) -> dict:
-        """Mailbox command results recorded for a simulated device.
-
-        Keys `health`, `partition_info`, `firmware`, `alert_config`, each the
-        object ndctl prints. Empty where there is no record: on the real root
-        the mailbox is reached through ioctls on /dev/cxl/memN, which cxltool
-        does not issue, so those keys are left out as when a command fails.
-        """
-        base = self.system.root.base
-        if not base:
-            return {}
-        path = os.path.join(base, META_DIR, MAILBOX_DIR, self.name + ".json")
-        try:
-            with open(path) as f:
-                data = json.load(f)
-        except (OSError, ValueError):
-            return {}
-        return data if isinstance(data, dict) else {}
+    def mailbox(self) -> Mailbox:
+        """The device's mailbox; what its failures make libcxl print goes to `messages`."""
+        return memdev_mailbox(self.system.root, self.name, self.path, self.system.log_error)
 
     @cached_property
     def poison_injectable(self) -> bool | None:
@@ -864,7 +847,7 @@ class Region:
 
     @cached_property
     def mode(self) -> str | None:
-        """"ram" (also for `volatile`), "pmem", or None."""
+        """ "ram" (also for `volatile`), "pmem", or None."""
         v = self._attr("mode")
         if v in ("ram", "volatile"):
             return "ram"

@@ -46,8 +46,9 @@ class JsonFlags:
 
 
 def _mailbox(memdev: Memdev, key: str, flags: JsonFlags) -> dict | None:
-    data = memdev.mailbox.get(key)
-    if not isinstance(data, dict):
+    # Asked anew each time, as ndctl sends the command for each object it prints.
+    data = memdev.mailbox.answer(key)
+    if data is None:
         return None
     sizes = _SIZE_KEYS.get(key, set())
     out = {}

@@ -3,9 +3,9 @@
 The checks and messages are ndctl's: IDENTIFY gives the partitionable capacity
 and its alignment, the requested size becomes the volatile share (pmem: what
 is left), rounded with `-a` or refused when unaligned, and SET_PARTITION_INFO
-sends it. The mailbox is reached only on a simulated system
-(sim/device_mailbox.py); on the real root cxltool issues no mailbox ioctls, so
-IDENTIFY fails there as a failed mailbox command does for ndctl.
+sends it. The device is asked through its mailbox (sysfs/mailbox.py): the
+kernel's on the running system, the simulated device's elsewhere; what a failed
+mailbox command makes libcxl print joins the command's messages in order.
 """
 
 from __future__ import annotations
@@ -18,18 +18,11 @@ from cxltool.objects.cxl import CxlSystem, Memdev
 from cxltool.ops.cxl_json import JsonFlags, memdev_json
 from cxltool.ops.memdev_action import Log
 from cxltool.ops.numbers import parse_size
+from cxltool.sysfs.mailbox import Mailbox, memdev_mailbox
 
 FN = "action_setpartition"
 PMEM, VOLATILE = "pmem", "volatile"
 _TYPES = {"pmem": PMEM, "volatile": VOLATILE, "ram": VOLATILE}
-
-
-def _identify(system: CxlSystem, memdev: Memdev) -> dict | None:
-    if not system.root.simulated:
-        return None
-    from cxltool.sim.device_mailbox import identify
-
-    return identify(system.root, memdev.name)  # type: ignore[arg-type]
 
 
 def _aligned(name: str, kind: str, volatile: int, align: int, avail: int, do_align: bool, log):
@@ -51,8 +44,8 @@ def _aligned(name: str, kind: str, volatile: int, align: int, avail: int, do_ali
     return volatile
 
 
-def _volatile_size(system, memdev: Memdev, kind: str, size: int, do_align: bool, log) -> int:
-    ident = _identify(system, memdev)
+def _volatile_size(mailbox: Mailbox, memdev: Memdev, kind, size, do_align, log) -> int:
+    ident = mailbox.identify()
     if ident is None:
         return ULLONG_MAX
     name = memdev.name
@@ -95,15 +88,31 @@ def set_partition(
         except ValueError:
             log(FN, f"{name}: failed to parse size option '{size_text}'")
             return -errno.EINVAL
-    volatile = _volatile_size(system, memdev, kind, size, do_align, log)
+    mailbox = memdev_mailbox(system.root, name, memdev.path, log.lib)
+    volatile = _volatile_size(mailbox, memdev, kind, size, do_align, log)
     if volatile == ULLONG_MAX:
         return -errno.EINVAL
-    from cxltool.sim.device_mailbox import set_partition as send
-
-    rc = 0 if send(system.root, name, volatile) else -errno.ENXIO  # type: ignore[arg-type]
+    rc = _send(mailbox, volatile, log)
     if rc:
         log(FN, f"{name} error: {os.strerror(-rc)}")
     # The printed object is read after the command: GET_PARTITION_INFO shows the change.
-    fresh = CxlSystem(system.root).memdev_named(name) or memdev
+    fresh_system = CxlSystem(system.root)
+    fresh = fresh_system.memdev_named(name) or memdev
     out.append(memdev_json(fresh, JsonFlags(human=human, partition=True)))
+    log.lines.extend(fresh_system.messages)
     return rc
+
+
+def _send(mailbox: Mailbox, volatile: int, log: Log) -> int:
+    sent = mailbox.set_partition(volatile)
+    if not sent.created:
+        # ndctl dereferences the command it could not prepare and crashes; the
+        # check it meant to make fails with ENXIO.
+        return -errno.ENXIO
+    if sent.rc < 0:
+        log(FN, f"cmd submission failed: {os.strerror(-sent.rc)}")
+        return sent.rc
+    if sent.status:
+        log(FN, f"{FN}: mbox status: {sent.status}")
+        return -errno.ENXIO
+    return 0

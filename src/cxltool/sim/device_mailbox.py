@@ -7,6 +7,9 @@ nothing now: the device records the sizes it will use at the next boot, which
 GET_PARTITION_INFO then reports as `next_volatile_size` and
 `next_persistent_size` (the volatile-only and persistent-only capacity plus the
 partitionable capacity given to each).
+
+`SimulatedMailbox` is this device behind sysfs/mailbox.py's interface; listing
+only reads the answers, so the emulator's transactions are loaded for a write only.
 """
 
 from __future__ import annotations
@@ -14,17 +17,17 @@ from __future__ import annotations
 import json
 import os
 
-from cxltool.sim.kernel.txn import locked
-from cxltool.sysfs.root import META_DIR, SimulatedRoot
+from cxltool.sysfs.mailbox import Sent
+from cxltool.sysfs.root import META_DIR, Root, SimulatedRoot
 
 MAILBOX_DIR = "mailbox"
 
 
-def _path(root: SimulatedRoot, memdev: str) -> str:
+def _path(root: Root, memdev: str) -> str:
     return os.path.join(root.base, META_DIR, MAILBOX_DIR, memdev + ".json")
 
 
-def read_answers(root: SimulatedRoot, memdev: str) -> dict | None:
+def read_answers(root: Root, memdev: str) -> dict | None:
     try:
         with open(_path(root, memdev)) as f:
             data = json.load(f)
@@ -33,9 +36,13 @@ def read_answers(root: SimulatedRoot, memdev: str) -> dict | None:
     return data if isinstance(data, dict) else None
 
 
-def identify(root: SimulatedRoot, memdev: str) -> dict | None:
+def identify(root: Root, memdev: str) -> dict | None:
     """The partition fields of IDENTIFY, or None when the device does not answer."""
-    info = (read_answers(root, memdev) or {}).get("partition_info")
+    return _identify(read_answers(root, memdev))
+
+
+def _identify(answers: dict | None) -> dict | None:
+    info = (answers or {}).get("partition_info")
     if not isinstance(info, dict):
         return None
     keys = ("total_size", "volatile_only_size", "persistent_only_size", "partition_alignment_size")
@@ -46,6 +53,8 @@ def identify(root: SimulatedRoot, memdev: str) -> dict | None:
 
 def set_partition(root: SimulatedRoot, memdev: str, volatile_size: int) -> bool:
     """SET_PARTITION_INFO for the next boot; False when the device does not answer."""
+    from cxltool.sim.kernel.txn import locked
+
     with locked(root):
         answers = read_answers(root, memdev)
         info = (answers or {}).get("partition_info")
@@ -60,3 +69,34 @@ def set_partition(root: SimulatedRoot, memdev: str, volatile_size: int) -> bool:
             json.dump(answers, f, indent=1)
         os.replace(tmp, path)
     return True
+
+
+class SimulatedMailbox:
+    """A simulated memdev's mailbox (see sysfs/mailbox.py), read from its answers.
+
+    A device without an answer for a command fails it without a word, as a
+    device that lacks the command does on a real system.
+    """
+
+    def __init__(self, root: Root, memdev: str) -> None:
+        self.root = root
+        self.memdev = memdev
+        self._answers: dict | None = None
+
+    def _recorded(self) -> dict:
+        if self._answers is None:
+            self._answers = (read_answers(self.root, self.memdev) if self.root.base else None) or {}
+        return self._answers
+
+    def answer(self, command: str) -> dict | None:
+        data = self._recorded().get(command)
+        return dict(data) if isinstance(data, dict) else None
+
+    def identify(self) -> dict | None:
+        return _identify(self._recorded())
+
+    def set_partition(self, volatile_size: int) -> Sent:
+        if not isinstance(self.root, SimulatedRoot):
+            return Sent(created=False)
+        self._answers = None
+        return Sent(created=set_partition(self.root, self.memdev, volatile_size))
