@@ -300,3 +300,26 @@ def test_works_on_a_restored_capture(tmp_path):
     assert check_tree(root) == []
     bind(root)
     assert listing(root, "-vvv") == before
+
+
+def test_a_rescan_probes_memdevs_in_the_order_they_joined_the_bus(tmp_path):
+    # c-v81's boot: vmem1 (mem1) probed before vmem0 (mem0), so it has the lower
+    # endpoint; a real kernel's rescan after cxl_acpi binds again keeps that order.
+    from cxltool.sim.build import build_tree
+    from cxltool.sim.topology import load_fixture
+    from tests.sim.capture_data import C_V81_NUMBERING
+
+    dest = str(tmp_path / "root")
+    build_tree(load_fixture("qemu-c").with_devices(C_V81_NUMBERING), dest)
+    root = open_root(dest)
+    before = {m: endpoint_of(root, m) for m in ("mem0", "mem1", "mem2", "mem3")}
+    assert before == {
+        "mem0": "endpoint4",
+        "mem1": "endpoint3",
+        "mem2": "endpoint5",
+        "mem3": "endpoint6",
+    }
+    unbind(root)
+    bind(root)
+    root = open_root(dest)
+    assert {m: endpoint_of(root, m) for m in before} == before

@@ -45,6 +45,9 @@ from cxltool.sim.topology import (
 from cxltool.sysfs import paths
 from cxltool.sysfs.root import META_DIR, UNREADABLE_FILE
 
+# Kernel state: memdevs in the order they joined the cxl bus.
+BUS_ORDER_KEY = "cxl_bus_memdevs"
+
 FIXTURE_FILE = "fixture.json"
 FORMAT_VERSION = 1
 # Per memdev, `memN.json`: the device's mailbox answers, which `cxl list -H/-A/-I/-F`
@@ -913,6 +916,9 @@ def _fixture_meta(topo: Topology, model: _Model) -> dict:
             f"mem{d.memdev}": {"serial": d.serial, "ram": d.ram, "pmem": d.pmem}
             for d in sorted(topo.devices(), key=lambda d: d.memdev)
         },
+        # The order the memdevs joined the cxl bus (their probes finished), which
+        # a rescan of the bus follows.
+        BUS_ORDER_KEY: [f"mem{d.memdev}" for d in model.devices],
         "next": {
             "nmem": len(model.nmem_of),
             "dax_minor": model.next_dax_minor,

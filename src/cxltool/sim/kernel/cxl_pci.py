@@ -23,6 +23,7 @@ import errno
 import json
 
 from cxltool.sim import type3
+from cxltool.sim.build import BUS_ORDER_KEY
 from cxltool.sim.kernel import port_hardware
 from cxltool.sim.kernel.cxl_bus_view import CxlBusView, is_memdev_name
 from cxltool.sim.kernel.cxl_drivers import written_string
@@ -90,6 +91,9 @@ def probe(core: DeviceCore, host: str, dev: type3.Type3) -> str:
     state = txn.kernel_state()
     media = {"serial": dev.serial, "ram": dev.ram, "pmem": dev.pmem}
     state.setdefault(MEMDEVS_KEY, {})[name] = media
+    # Registered, the memdev is the last on the cxl bus, which a rescan follows.
+    joined = state.setdefault(BUS_ORDER_KEY, [])
+    state[BUS_ORDER_KEY] = [n for n in joined if n != name] + [name]
     if dev.mailbox:
         txn.write(type3.mailbox_file(name), json.dumps(dev.mailbox, indent=1), 0o644)
     # The endpoint port cxl_mem makes finds the device's decoders and CDAT as they are now.
@@ -116,6 +120,7 @@ def remove(core: DeviceCore, memdev: str) -> None:
     name = paths.basename(memdev)
     state = txn.kernel_state()
     state.get(MEMDEVS_KEY, {}).pop(name, None)
+    state[BUS_ORDER_KEY] = [n for n in state.get(BUS_ORDER_KEY, []) if n != name]
     state.get(port_hardware.STATE_KEY, {}).pop(memdev, None)
     txn.remove(type3.mailbox_file(name))
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import errno
 
+from cxltool.sim.build import BUS_ORDER_KEY
 from cxltool.sim.kernel import port_hardware, port_ida, root_hardware
 from cxltool.sim.kernel.cxl_bus_view import CxlBusView, is_memdev_name
 from cxltool.sim.kernel.cxl_probe import PortModel, probe_memdev
@@ -141,9 +142,16 @@ def _host_bridge_port(core: DeviceCore, root: str, uport: str, acpi: bool) -> No
 
 
 def _unbound_memdevs(core: DeviceCore) -> list[str]:
+    """Unbound memdevs in the order they joined the bus, as the kernel's rescan
+    walks it; memdevs the state does not place (restored captures) by number after."""
     names = [n for n in core.root.listdir_opt(paths.CXL_DEVICES) if is_memdev_name(n)]
+    joined = core.txn.kernel_state().get(BUS_ORDER_KEY, [])
+
+    def place(name: str) -> tuple[int, int]:
+        return (joined.index(name) if name in joined else len(joined), int(name[3:]))
+
     out = []
-    for name in sorted(names, key=lambda n: int(n[3:])):
+    for name in sorted(names, key=place):
         memdev = core.view.device_named(name)
         if memdev is not None and not core.view.is_bound(memdev):
             out.append(memdev)
