@@ -13,7 +13,8 @@ opts=trans=virtio,version=9p2000.L,msize=1048576
 if ! mount -t 9p -o "$opts,cache=loose" hostroot /newroot; then
   echo "init: cannot mount the host root"; echo o > /proc/sysrq-trigger
 fi
-for d in tmp run var/tmp var/log; do mount -t tmpfs tmpfs "/newroot/$d"; done
+# etc/modprobe.d too: daxctl migrate-device-model installs its file there.
+for d in tmp run var/tmp var/log etc/modprobe.d; do mount -t tmpfs tmpfs "/newroot/$d"; done
 mount -t 9p -o "$opts" out /newroot/mnt
 for d in proc sys dev; do mount --move "/$d" "/newroot/$d"; done
 exec switch_root /newroot /bin/sh /mnt/run.sh

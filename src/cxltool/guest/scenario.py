@@ -181,6 +181,17 @@ def run_command(args: list[str]) -> tuple[int, str, str]:
         return rc, out.read().decode(errors="replace"), err.read().decode(errors="replace")
 
 
+def settle(root: Root) -> None:
+    """Let a real kernel finish the probes a step queued before the tree is captured.
+
+    Binding the CXL root (`cxl_acpi`) rescans the bus from a work queue, so the
+    memdevs' endpoints appear after the write returns; the bus's `flush`
+    attribute waits for that queue. A simulated kernel probes as it writes.
+    """
+    if root.real and root.exists(paths.CXL_BUS + "/flush"):
+        root.write(paths.CXL_BUS + "/flush", "1\n")
+
+
 def run_scenario(scenario: Scenario, out: str | Path, base: str | None = None) -> list[dict]:
     """Run every step as its own cxltool process and write the results to OUT.
 
@@ -214,7 +225,9 @@ def run_scenario(scenario: Scenario, out: str | Path, base: str | None = None) -
         }
         results.append(result)
         if step.capture:
-            doc = capture(system(), step.capture)
+            root = system()
+            settle(root)
+            doc = capture(root, step.capture)
             write_capture(doc, str(out / f"capture-{step.capture}.json.gz"))
     doc = {"scenario": scenario.to_json(), "results": results}
     (out / RESULTS).write_text(json.dumps(doc, indent=1) + "\n")
