@@ -77,10 +77,12 @@ def _add_switch_port(core: DeviceCore, parent: str, uport: str, write_path: str)
 def _as_programmed(
     decoders: list[DecoderModel], hw: port_hardware.PortHardware
 ) -> list[DecoderModel]:
-    """Idle decoders as a probe reads them: interleave fields left by earlier commits."""
+    """Idle decoders as a probe reads them: what earlier commits left in their registers."""
     for i, dec in enumerate(decoders):
         if i in hw.programmed:
-            dec.ways, dec.granularity = hw.programmed[i]
+            dec.ways, dec.granularity, targets = hw.programmed[i]
+            if dec.kind == "switch" and targets:
+                dec.target_list = targets
     return decoders
 
 

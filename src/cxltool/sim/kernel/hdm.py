@@ -57,7 +57,10 @@ class Hdm:
         port.set_commit_end(dec.id)
         self._now[dec.path] = True
         if port.uport is not None:
-            record_programmed(self.cxl.kt.txn, port.uport, dec.id, dec.ways, dec.granularity)
+            targets = dec.attr("target_list") or ""
+            record_programmed(
+                self.cxl.kt.txn, port.uport, dec.id, dec.ways, dec.granularity, targets
+            )
 
     def reset(self, dec: Decoder) -> None:
         """Reset one decoder; commit_end drops only past the highest committed one."""

@@ -28,14 +28,10 @@ class PortHardware:
     cdat: bytes | None
     dports: list[tuple[int, str]]
     poison: bool = True  # memdevs: Get Poison List supported (trigger_poison_list)
-    # Decoder index -> (ways, granularity) last programmed into its control
-    # register. A reset clears only the commit bit, so the next probe reads
-    # these back into an uncommitted decoder's interleave attributes.
-    programmed: dict[int, tuple[int, int]] = field(default_factory=dict)
-
-    def interleave(self, index: int) -> tuple[int, int]:
-        """What a probe reads as decoder INDEX's ways and granularity."""
-        return self.programmed.get(index, (1, 256))
+    # Decoder index -> (ways, granularity, target list) last programmed into
+    # its registers. A reset clears only the commit bit, so the next probe
+    # reads these back into an uncommitted decoder's attributes.
+    programmed: dict[int, tuple[int, int, str]] = field(default_factory=dict)
 
 
 def _table(txn: Transaction) -> dict:
@@ -78,16 +74,18 @@ def lookup(txn: Transaction, device: str, platform: str) -> PortHardware:
         cdat=base64.b64decode(cdat) if cdat is not None else None,
         dports=[(int(d), str(p)) for d, p in entry.get("dports", [])],
         poison=bool(entry.get("poison", True)),
-        programmed={int(i): (int(w), int(g)) for i, (w, g) in entry.get("programmed", {}).items()},
+        programmed={
+            int(i): (int(w), int(g), str(t)) for i, (w, g, t) in entry.get("programmed", {}).items()
+        },
     )
 
 
 def record_programmed(
-    txn: Transaction, uport: str, index: int, ways: int, granularity: int
+    txn: Transaction, uport: str, index: int, ways: int, granularity: int, targets: str
 ) -> None:
-    """Remember what a commit wrote into a decoder's control register."""
+    """Remember what a commit wrote into a decoder's registers ("" targets: an endpoint's)."""
     entry = _table(txn).setdefault(uport, {})
-    entry.setdefault("programmed", {})[str(index)] = [ways, granularity]
+    entry.setdefault("programmed", {})[str(index)] = [ways, granularity, targets]
 
 
 def known(txn: Transaction, device: str) -> bool:
