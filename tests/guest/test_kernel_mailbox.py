@@ -30,20 +30,6 @@ LIST_VVV = ("cxl", "list", "-vvv")
 RUNS = {"qemu-b": "b-v81", "qemu-c": "c-v81"}
 
 
-@pytest.fixture(scope="session")
-def guest_kernel():
-    from cxltool.guest.kernel import GuestUnavailable, prepare_kernel
-    from cxltool.guest.vm import qemu_available
-
-    reason = qemu_available()
-    if reason:
-        pytest.skip(f"no QEMU guest: {reason}")
-    try:
-        return prepare_kernel()
-    except GuestUnavailable as e:
-        pytest.skip(f"no QEMU guest: {e}")
-
-
 def _recorded(run: str, argv: tuple[str, ...]):
     """The step `argv` of the recorded run, on the state the guest boots into."""
     seen = state_of(run)

@@ -19,25 +19,13 @@ from pathlib import Path
 import pytest
 
 from cxltool.guest import parity
-from cxltool.guest.kernel import GuestUnavailable, prepare_kernel
 from cxltool.guest.scenario import load_scenario, run_simulated
-from cxltool.guest.vm import boot_scenario, qemu_available
+from cxltool.guest.vm import boot_scenario
 from cxltool.sim.topology import load_fixture
 
 pytestmark = pytest.mark.realkernel
 
 SCENARIOS = sorted((Path(__file__).parent.parent / "scenarios").glob("*.toml"))
-
-
-@pytest.fixture(scope="session")
-def guest_kernel():
-    reason = qemu_available()
-    if reason:
-        pytest.skip(f"no QEMU guest: {reason}")
-    try:
-        return prepare_kernel()
-    except GuestUnavailable as e:
-        pytest.skip(f"no QEMU guest: {e}")
 
 
 def _capture(run: Path, label: str) -> dict:

@@ -29,9 +29,10 @@ def _load(path: str):
         _fail(str(e))
 
 
-def _fresh(out: str) -> Path:
+def _fresh(out: str, earlier: str) -> Path:
+    """OUT emptied for a run: new, empty, or holding an earlier run (its EARLIER file)."""
     path = Path(out)
-    if path.exists() and not (path / "results.json").exists() and any(path.iterdir()):
+    if path.exists() and not (path / earlier).exists() and any(path.iterdir()):
         _fail(f"{out}: exists and holds no earlier run; give a new or empty directory")
     shutil.rmtree(path, ignore_errors=True)
     return path
@@ -80,7 +81,7 @@ def scenario_cmd(scenario_file: str, out: str, qemu: bool, timeout: float) -> No
     from cxltool.guest.scenario import ScenarioError, run_simulated
 
     scenario, topology = _load(scenario_file)
-    path = _fresh(out)
+    path = _fresh(out, "results.json")
     if qemu:
         _boot(scenario, topology, path, timeout)
     else:
@@ -106,9 +107,7 @@ def parity_cmd(scenario_file: str, out: str, timeout: float) -> None:
     from cxltool.guest.scenario import ScenarioError, run_simulated
 
     scenario, topology = _load(scenario_file)
-    path = _fresh(out)
-    path.mkdir(parents=True)
-    (path / "results.json").write_text("{}\n")  # marks the folder as ours
+    path = _fresh(out, "kernel")
     real = _boot(scenario, topology, path / "kernel", timeout)
     boot = parity.load_run(real.out)[1]["boot"]
     numbered = topology.with_devices(parity.device_numbering(boot, topology))

@@ -19,8 +19,11 @@ names devices by what does not change from one boot to the next.
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
+import pkgutil
+import pwd
 import re
 import shlex
 import sys
@@ -49,6 +52,7 @@ class ScenarioError(Exception):
 class Step:
     run: str
     capture: str | None = None
+    user: str | None = None  # run as this user instead of root
 
 
 @dataclass(frozen=True)
@@ -61,12 +65,12 @@ class Scenario:
         return {
             "name": self.name,
             "fixture": self.fixture,
-            "steps": [{"run": s.run, "capture": s.capture} for s in self.steps],
+            "steps": [{"run": s.run, "capture": s.capture, "user": s.user} for s in self.steps],
         }
 
     @classmethod
     def from_json(cls, doc: dict) -> Scenario:
-        steps = tuple(Step(s["run"], s.get("capture")) for s in doc["steps"])
+        steps = tuple(Step(s["run"], s.get("capture"), s.get("user")) for s in doc["steps"])
         return cls(doc["name"], doc["fixture"], steps)
 
 
@@ -88,8 +92,8 @@ def load_scenario(path: str | Path) -> Scenario:
     steps = []
     labels: set[str] = set()
     for n, item in enumerate(raw, 1):
-        run, label = item.get("run"), item.get("capture")
-        unknown = set(item) - {"run", "capture"}
+        run, label, user = item.get("run"), item.get("capture"), item.get("user")
+        unknown = set(item) - {"run", "capture", "user"}
         if unknown:
             raise ScenarioError(f"{path}: step {n}: unknown key {sorted(unknown)[0]}")
         if not isinstance(run, str) or not run.strip():
@@ -101,7 +105,14 @@ def load_scenario(path: str | Path) -> Scenario:
             if not isinstance(label, str) or not _LABEL.match(label) or label in labels:
                 raise ScenarioError(f"{path}: step {n}: capture: a new lower-case label")
             labels.add(label)
-        steps.append(Step(run, label))
+        if user is not None:
+            try:
+                pwd.getpwnam(user)
+            except (KeyError, TypeError):
+                raise ScenarioError(
+                    f"{path}: step {n}: user: {user!r} is not a user here"
+                ) from None
+        steps.append(Step(run, label, user))
     return Scenario(path.stem, fixture, tuple(steps))
 
 
@@ -128,7 +139,7 @@ def resolve(command: str, by_serial: dict[int, str]) -> list[str]:
     return shlex.split(_PLACEHOLDER.sub(name, command))
 
 
-def _preload() -> None:
+def _preload(everything: bool = False) -> None:
     # Imported once here, so that each forked command starts warm: under
     # QEMU's TCG a fresh interpreter costs more than a second per command.
     import cxltool.cli.cxl  # noqa: F401
@@ -136,9 +147,19 @@ def _preload() -> None:
     import cxltool.cli.main  # noqa: F401
     import cxltool.cli.ndctl  # noqa: F401
 
+    if everything:
+        # A command run as a user may not be able to read what it would import
+        # later (an interpreter or checkout under /root).
+        import cxltool
 
-def run_command(args: list[str]) -> tuple[int, str, str]:
-    """Run `cxltool ARGS` in a forked child: exit status, stdout, stderr.
+        for info in pkgutil.walk_packages(cxltool.__path__, "cxltool."):
+            # Not __main__, which would run a command on import.
+            if not info.name.startswith(("cxltool.guest", "cxltool.sim", "cxltool.__main__")):
+                importlib.import_module(info.name)
+
+
+def run_command(args: list[str], user: str | None = None) -> tuple[int, str, str]:
+    """Run `cxltool ARGS` in a forked child (as USER if given): exit status, stdout, stderr.
 
     A child of its own, as a shell would start it: state one command leaves in
     the interpreter never reaches the next, and a crash ends only the child.
@@ -159,6 +180,11 @@ def run_command(args: list[str]) -> tuple[int, str, str]:
                 sys.stdout = open(1, "w", encoding="utf-8", closefd=False)  # noqa: SIM115
                 sys.stderr = open(2, "w", encoding="utf-8", closefd=False)  # noqa: SIM115
                 os.environ.pop("CXLTOOL_ROOT", None)
+                if user is not None:
+                    account = pwd.getpwnam(user)
+                    os.setgroups([])
+                    os.setgid(account.pw_gid)
+                    os.setuid(account.pw_uid)
                 try:
                     cli.main(args=args, prog_name="cxltool", standalone_mode=True)
                     status = 0
@@ -208,12 +234,12 @@ def run_scenario(scenario: Scenario, out: str | Path, base: str | None = None) -
     out.mkdir(parents=True, exist_ok=True)
     write_capture(capture(system(), "boot"), str(out / "capture-boot.json.gz"))
     prefix = [] if base is None else ["--root", base]
-    _preload()
+    _preload(everything=any(step.user for step in scenario.steps))
     results = []
     for step in scenario.steps:
         argv = resolve(step.run, memdevs_by_serial(system()))
         started = time.monotonic()
-        rc, stdout, stderr = run_command(prefix + argv)
+        rc, stdout, stderr = run_command(prefix + argv, step.user)
         result = {
             "run": step.run,
             "argv": argv,
@@ -222,6 +248,7 @@ def run_scenario(scenario: Scenario, out: str | Path, base: str | None = None) -
             "stderr": stderr,
             "wall_ms": round((time.monotonic() - started) * 1000),
             "capture": step.capture,
+            "user": step.user,
         }
         results.append(result)
         if step.capture:
