@@ -20,7 +20,7 @@ from cxltool.cli.cxl import CXL
 from cxltool.cli.daxctl import DAXCTL
 from cxltool.sim.check import check_tree
 from cxltool.sim.systems import build_fixture_into
-from cxltool.sysfs import NeedsRoot, Root, SimulatedRoot, open_root, paths, udev
+from cxltool.sysfs import NeedsRoot, Root, SimulatedRoot, SysfsError, open_root, paths, udev
 from cxltool.sysfs.probe import NO_WAIT
 
 HINT = "; changing CXL state needs root, try sudo\n"
@@ -697,3 +697,50 @@ def test_a_user_lists_the_running_system_without_root_only_attributes(system, mo
     region = json.loads(out)[0]
     assert "align" not in region
     assert region["devices"][0]["chardev"] == "dax0.0"
+
+
+class RootOnlyReadsDenied(DeniedTree):
+    """As a user: root-only (0400) attributes cannot be read either."""
+
+    def _root_only(self, path: str) -> bool:
+        return os.stat(self.host(path)).st_mode & 0o044 == 0
+
+    def read(self, path: str) -> str:
+        if self._root_only(path):
+            raise SysfsError(errno.EACCES, path)
+        return super().read(path)
+
+    def read_opt(self, path: str) -> str | None:
+        if os.path.isfile(self.host(path)) and self._root_only(path):
+            return None
+        return super().read_opt(path)
+
+
+def test_a_user_refused_a_root_only_read_a_change_needs_gets_the_hint(system, monkeypatch):
+    # On Linux 6.12 a root decoder's start is 0400, and create-region needs it
+    # (for the free extent) before its first write.
+    base = system()
+    before = tree_files(base)
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    root = RootOnlyReadsDenied(base)
+    rc, out, err = run_on(
+        root, "cxl", "create-region", "-m", "-d", "decoder0.0", "-t", "ram", "mem0"
+    )
+    assert (rc, out) == (1, "")
+    assert err == (
+        "cxltool: decoder0.0: cannot read start: Permission denied (EACCES)" + HINT
+    )
+    assert tree_files(base) == before
+
+
+def test_a_user_refused_a_dax_devices_resource_gets_the_hint(system, monkeypatch):
+    base = system()
+    sim = open_root(base)
+    assert run_on(sim, "cxl", "create-region", "-m", "-d", "decoder0.0", "-t", "ram", "mem0")[0] == 0
+    before = tree_files(base)
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    root = RootOnlyReadsDenied(base)
+    rc, out, err = run_on(root, "daxctl", "reconfigure-device", "-m", "devdax", "-f", "dax0.0")
+    assert (rc, out) == (1, "")
+    assert err == "cxltool: dax0.0: cannot read resource: Permission denied (EACCES)" + HINT
+    assert tree_files(base) == before

@@ -22,6 +22,7 @@ from collections.abc import Callable
 from cxltool.objects import cparse
 from cxltool.objects.dax import DaxDevice
 from cxltool.sysfs import Root, SysfsError, paths
+from cxltool.sysfs.root import stop_if_refused_read
 
 Log = Callable[[str], None]
 Progress = Callable[[int, int], None]
@@ -113,6 +114,8 @@ class DeviceMemory:
             self._phys[name] = value
         start = self.dev.resource
         if not start:
+            # Only root may read a dax device's resource: a user should hear that.
+            stop_if_refused_read(self.root, self.dev.path + "/resource")
             self._lib("memblock_in_dev", "Unable to determine resource")
             return -errno.EACCES
         if not self.block_size:

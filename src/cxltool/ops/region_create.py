@@ -28,6 +28,7 @@ from cxltool.ops.cxl_list import ListParams, list_topology
 from cxltool.ops.memdev_action import Log
 from cxltool.ops.region_action import _Filter, region_delete, region_enable, root_decoders
 from cxltool.ops.region_action import strerror as _strerror
+from cxltool.sysfs.root import stop_if_refused_read
 
 INT_MAX = 0x7FFFFFFF
 SZ_256M = 256 << 20
@@ -337,6 +338,9 @@ def create_region(system: CxlSystem, p: CreateParams, log: Log,
         return -errno.ENXIO, None
     extent = decoder.max_available_extent
     if extent == ULLONG_MAX:
+        # The extent comes from the decoder's start, which only root may read:
+        # a user should hear that rather than ndctl's line.
+        stop_if_refused_read(system.root, decoder.path + "/start")
         log("create_region", f"{decoder.name}: unable to determine max extent")
         return -errno.EINVAL, None
     if not default_size and size > extent:

@@ -42,6 +42,7 @@ _DRIVER_FILES = ("bind", "unbind", "new_id", "remove_id")
 
 HINTS = {
     "write": "changing CXL state needs root, try sudo",
+    "read": "changing CXL state needs root, try sudo",
     "open": "opening it needs root, try sudo",
 }
 
@@ -63,6 +64,9 @@ class NeedsRoot(Exception):
     def _object(self) -> tuple[str, str]:
         """(what the user was changing, the file that refused) as the user knows them."""
         head, _, attr = self.path.rpartition("/")
+        if self.action == "read":
+            # A root-only attribute a change needs to read first.
+            return head.rpartition("/")[2] or "/", attr
         if self.action != "write":
             return attr, self.path
         device = self.value.strip("\0\n ")

@@ -260,6 +260,16 @@ class SimulatedRoot(Root):
             self._unreadable = None
 
 
+def stop_if_refused_read(root: Root, path: str) -> None:
+    """Raise NeedsRoot if reading `path` is refused to a user who is not root."""
+    try:
+        root.read(path)
+    except SysfsError as e:
+        refused = root.needs_root(e.errno, path, "read")
+        if refused is not None:
+            raise refused from None
+
+
 def open_root(base: str | None = None) -> Root:
     """The root at `base` (default `/`), checked to look like a system."""
     if base in (None, "", "/"):
