@@ -727,16 +727,16 @@ def test_a_user_refused_a_root_only_read_a_change_needs_gets_the_hint(system, mo
         root, "cxl", "create-region", "-m", "-d", "decoder0.0", "-t", "ram", "mem0"
     )
     assert (rc, out) == (1, "")
-    assert err == (
-        "cxltool: decoder0.0: cannot read start: Permission denied (EACCES)" + HINT
-    )
+    assert err == ("cxltool: decoder0.0: cannot read start: Permission denied (EACCES)" + HINT)
     assert tree_files(base) == before
 
 
 def test_a_user_refused_a_dax_devices_resource_gets_the_hint(system, monkeypatch):
     base = system()
     sim = open_root(base)
-    assert run_on(sim, "cxl", "create-region", "-m", "-d", "decoder0.0", "-t", "ram", "mem0")[0] == 0
+    assert (
+        run_on(sim, "cxl", "create-region", "-m", "-d", "decoder0.0", "-t", "ram", "mem0")[0] == 0
+    )
     before = tree_files(base)
     monkeypatch.setattr(os, "geteuid", lambda: 1000)
     root = RootOnlyReadsDenied(base)

@@ -69,7 +69,7 @@ def test_the_archive_holds_init_busybox_and_decompressed_modules(tmp_path):
     assert entries["lib/9p.ko"][1] == b"module 9p.ko.xz"
     mode, init = entries["init"]
     assert mode == 0o100755
-    assert b"switch_root /newroot /bin/sh /mnt/run.sh" in init
+    assert b"switch_root /newroot /bin/sh /run/out/run.sh" in init
     assert entries["bin/sh"] == (0o120777, b"busybox")
     assert entries["bin/busybox"][0] == 0o100755
     assert "lib/cxl_acpi.ko" not in entries

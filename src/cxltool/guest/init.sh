@@ -1,8 +1,13 @@
 #!/bin/sh
 # The guest's first process: mount the host's root (shared read-only over
-# virtio-9p), give it writable scratch folders (not /root: the kernel cache
-# may live there), and hand over to the run script that the host left in the
-# output share.
+# virtio-9p), give it writable scratch space, and hand over to the run script
+# that the host left in the output share (mounted on /run/out).
+#
+# Only /run and /etc/modprobe.d are covered: the host's /tmp, /var or /root may
+# hold the checkout, its virtual environment or the kernel cache, which the
+# guest must see. /run must not show the host's udev socket, and daxctl
+# migrate-device-model writes into /etc/modprobe.d. Scratch files go to
+# /run/tmp (the run script points TMPDIR there).
 export PATH=/bin
 /bin/busybox --install -s /bin
 mount -t proc proc /proc
@@ -13,8 +18,8 @@ opts=trans=virtio,version=9p2000.L,msize=1048576
 if ! mount -t 9p -o "$opts,cache=loose" hostroot /newroot; then
   echo "init: cannot mount the host root"; echo o > /proc/sysrq-trigger
 fi
-# etc/modprobe.d too: daxctl migrate-device-model installs its file there.
-for d in tmp run var/tmp var/log etc/modprobe.d; do mount -t tmpfs tmpfs "/newroot/$d"; done
-mount -t 9p -o "$opts" out /newroot/mnt
+for d in run etc/modprobe.d; do mount -t tmpfs tmpfs "/newroot/$d"; done
+mkdir -p /newroot/run/tmp /newroot/run/out
+mount -t 9p -o "$opts" out /newroot/run/out
 for d in proc sys dev; do mount --move "/$d" "/newroot/$d"; done
-exec switch_root /newroot /bin/sh /mnt/run.sh
+exec switch_root /newroot /bin/sh /run/out/run.sh

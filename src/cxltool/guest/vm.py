@@ -27,6 +27,8 @@ from cxltool.sim.qemu_args import qemu_topology
 from cxltool.sim.topology import Topology
 
 QEMU = "qemu-system-x86_64"
+# Where the guest sees the output share (init.sh mounts it there).
+GUEST_OUT = "/run/out"
 MACHINE = ["-accel", "tcg", "-cpu", "max,-hypervisor", "-M", "q35,cxl=on"]
 MEMORY = ["-m", "2G,maxmem=8G,slots=8", "-smp", "2"]
 
@@ -77,15 +79,15 @@ def _run_script(kernel: Kernel, memdevs: int) -> str:
         str(kernel.module_root),
         "--memdevs",
         str(memdevs),
-        "/mnt",
+        GUEST_OUT,
     ]
     return "\n".join(
         [
             "export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-            "export HOME=/tmp LANG=C.UTF-8",
+            "export HOME=/run/tmp TMPDIR=/run/tmp LANG=C.UTF-8",
             f"export PYTHONPATH={shlex.quote(source)}",
             "export PYTHONDONTWRITEBYTECODE=1",
-            shlex.join(agent) + " > /mnt/agent.log 2>&1",
+            shlex.join(agent) + f" > {GUEST_OUT}/agent.log 2>&1",
             "sync",
             "echo o > /proc/sysrq-trigger",
             "sleep 30",
@@ -160,8 +162,12 @@ def boot_scenario(
     seconds = time.monotonic() - started
     agent_file = out / "agent.json"
     if not agent_file.exists():
-        tail = (out / "console.log").read_text(errors="replace").splitlines()[-15:]
-        raise GuestFailed("the guest left no results; console ends:\n" + "\n".join(tail))
+        said = []
+        for name in ("agent.log", "console.log"):
+            if (out / name).exists():
+                tail = (out / name).read_text(errors="replace").splitlines()[-12:]
+                said += [f"{name} ends:", *tail]
+        raise GuestFailed("the guest left no results; " + "\n".join(said))
     agent = json.loads(agent_file.read_text())
     if not agent.get("ok"):
         raise GuestFailed("the guest agent failed:\n" + str(agent.get("error")))

@@ -1,5 +1,7 @@
-"""On a real kernel, a user who is not root gets one line with a hint for a
-refused change, nothing changes, and listing still works.
+"""What only a real kernel can show: a user who is not root gets one line
+with a hint for a refused change, nothing changes, and listing still works;
+and `sim check` finds the kernel's own tree consistent, udev's enumeration of
+the cxl and dax devices included.
 
 A simulated system has no owner to refuse anyone (it is the user's own
 sandbox), so this is checked on the kernel only. Marked `realkernel`.
@@ -19,9 +21,10 @@ pytestmark = pytest.mark.realkernel
 HINT = "changing CXL state needs root, try sudo"
 
 
-def test_a_user_is_refused_in_one_line_and_nothing_changes(tmp_path, guest_kernel):
+def test_a_user_is_refused_in_one_line_and_the_tree_checks_clean(tmp_path, guest_kernel):
     steps = (
         Step("cxl list -M -u", user="nobody"),
+        Step("sim check"),
         Step("cxl disable-memdev {mem:0x1}", capture="user-disable", user="nobody"),
         Step(
             "cxl create-region -m -d decoder0.0 -t ram {mem:0x1}",
@@ -31,12 +34,16 @@ def test_a_user_is_refused_in_one_line_and_nothing_changes(tmp_path, guest_kerne
         Step("cxl create-region -m -d decoder0.0 -t ram {mem:0x1}", capture="root-create"),
         Step("daxctl reconfigure-device -m devdax -f dax0.0", capture="user-dax", user="nobody"),
         Step("cxl list -R -u", user="nobody"),
+        Step("sim check"),
     )
     scenario = Scenario("users", "qemu-b", steps)
     run = boot_scenario(load_fixture("qemu-b"), scenario, tmp_path / "kernel")
     results, captures = parity.load_run(run.out)
     r = results["results"]
     assert r[0]["rc"] == 0 and '"memdev":' in r[0]["stdout"] and r[0]["stderr"] == ""
+    # The checker finds nothing wrong with what the kernel made, before and after.
+    for check in (r.pop(1), r.pop()):
+        assert (check["rc"], check["stdout"], check["stderr"]) == (0, "/: consistent\n", "")
     for refused in (r[1], r[2], r[4]):
         assert refused["rc"] == 1, refused
         assert refused["stdout"] == ""
