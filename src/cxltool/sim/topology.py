@@ -20,6 +20,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from importlib import resources
 
+from cxltool.sysfs.mailbox_payloads import HEALTH_STATUS, MEDIA_STATES
+
 MiB = 1 << 20
 GiB = 1 << 30
 # CXL partitions, HPA windows and region sizes all come in 256 MiB units.
@@ -524,23 +526,9 @@ _PERCENT = _Range(0, 100)
 _LEVELS = ("normal", "warning", "critical", "unknown")
 _CORRECTED_LEVELS = ("normal", "warning", "unknown")
 
-_HEALTH_STATUS = ("maintenance_needed", "performance_degraded", "hw_replacement_needed")
-# The device reports one media status; ndctl shows it as one true flag among these.
-_MEDIA_STATUS = (
-    "media_normal",
-    "media_not_ready",
-    "media_persistence_lost",
-    "media_data_lost",
-    "media_powerloss_persistence_loss",
-    "media_shutdown_persistence_loss",
-    "media_persistence_loss_imminent",
-    "media_powerloss_data_loss",
-    "media_shutdown_data_loss",
-    "media_data_loss_imminent",
-)
 # Keys of each answer in ndctl's order, with their value kinds.
 _HEALTH_KEYS: dict[str, object] = {
-    **{name: _BOOL for name in _HEALTH_STATUS + _MEDIA_STATUS},
+    **{name: _BOOL for name in HEALTH_STATUS + MEDIA_STATES},
     "ext_life_used": _LEVELS,
     "ext_temperature": _LEVELS,
     "ext_corrected_volatile": _CORRECTED_LEVELS,
@@ -601,7 +589,7 @@ _FIRMWARE_KEYS: dict[str, object] = {
 # A device with nothing to report: what a given but empty health or alert_config
 # table answers.
 _HEALTHY: dict[str, object] = {
-    **{name: name == "media_normal" for name in _HEALTH_STATUS + _MEDIA_STATUS},
+    **{name: name == "media_normal" for name in HEALTH_STATUS + MEDIA_STATES},
     "ext_life_used": "normal",
     "ext_temperature": "normal",
     "ext_corrected_volatile": "normal",
@@ -700,9 +688,9 @@ def _ordered(answer: dict[str, object], keys: dict[str, object]) -> dict[str, ob
 def health_answer(t: _Table) -> dict[str, object]:
     given = _given(t, _HEALTH_KEYS)
     answer = {**_HEALTHY, **given}
-    if "media_normal" not in given and any(given.get(m) for m in _MEDIA_STATUS):
+    if "media_normal" not in given and any(given.get(m) for m in MEDIA_STATES):
         answer["media_normal"] = False
-    flagged = [m for m in _MEDIA_STATUS if answer[m]]
+    flagged = [m for m in MEDIA_STATES if answer[m]]
     if len(flagged) > 1:
         raise t.error(
             flagged[1] if flagged[1] in given else flagged[0],
