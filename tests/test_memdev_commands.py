@@ -15,20 +15,6 @@ from tests.transcripts import run_cxltool
 MEMDEV = "cxl memdev: "
 
 
-@pytest.fixture(scope="session")
-def built(tmp_path_factory):
-    cache: dict[str, str] = {}
-
-    def get(fixture: str) -> str:
-        if fixture not in cache:
-            dest = str(tmp_path_factory.mktemp("cmd") / "sys")
-            build_fixture_into(fixture, dest)
-            cache[fixture] = dest
-        return cache[fixture]
-
-    return get
-
-
 @pytest.fixture
 def system(built, tmp_path):
     def make(fixture: str) -> str:

@@ -8,27 +8,12 @@ import subprocess
 
 import pytest
 
-from cxltool.sim.systems import build_fixture_into
 from tests.kernel.regionkit import SZ_256M, attr, build_region, snapshot, toml_root
 from tests.transcripts import run_cxltool
 
 REGION = "cxl region: "
 CREATED_0 = REGION + "cmd_create_region: created 0 regions\n"
 CREATED_1 = REGION + "cmd_create_region: created 1 region\n"
-
-
-@pytest.fixture(scope="session")
-def built(tmp_path_factory):
-    cache: dict[str, str] = {}
-
-    def get(fixture: str) -> str:
-        if fixture not in cache:
-            dest = str(tmp_path_factory.mktemp("region-cmd") / "sys")
-            build_fixture_into(fixture, dest)
-            cache[fixture] = dest
-        return cache[fixture]
-
-    return get
 
 
 @pytest.fixture

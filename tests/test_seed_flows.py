@@ -25,7 +25,6 @@ import pytest
 from click.testing import CliRunner
 
 from cxltool.cli.main import cli
-from cxltool.sim.systems import build_fixture_into
 from tests.transcripts import run_cxltool
 
 M = 1 << 20
@@ -33,20 +32,6 @@ MEMORY = "sys/devices/system/memory"
 NODE = "sys/devices/system/node"
 DAX_DRIVERS = "/sys/bus/dax/drivers"
 CXL_PCI = "/sys/bus/pci/drivers/cxl_pci"
-
-
-@pytest.fixture(scope="session")
-def built(tmp_path_factory):
-    cache: dict[str, str] = {}
-
-    def get(fixture: str) -> str:
-        if fixture not in cache:
-            dest = str(tmp_path_factory.mktemp("seed") / fixture)
-            build_fixture_into(fixture, dest)
-            cache[fixture] = dest
-        return cache[fixture]
-
-    return get
 
 
 class Machine:

@@ -18,26 +18,11 @@ from click.testing import CliRunner
 from cxltool.cli.main import cli
 from cxltool.sim.check import check_tree
 from cxltool.sim.events import EventError, hot_add, hot_remove, set_capacity, slots
-from cxltool.sim.systems import build_fixture_into
 from cxltool.sysfs import SysfsError, open_root, paths
 from tests.transcripts import run_cxltool
 
 M = 1 << 20
 CXL_PCI = paths.SYS + "/bus/pci/drivers/cxl_pci"
-
-
-@pytest.fixture(scope="session")
-def built(tmp_path_factory):
-    cache: dict[str, str] = {}
-
-    def get(fixture: str) -> str:
-        if fixture not in cache:
-            dest = str(tmp_path_factory.mktemp("events") / fixture)
-            build_fixture_into(fixture, dest)
-            cache[fixture] = dest
-        return cache[fixture]
-
-    return get
 
 
 @pytest.fixture

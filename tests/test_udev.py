@@ -19,7 +19,6 @@ from cxltool.cli import tool as toolmod
 from cxltool.cli.cxl import CXL
 from cxltool.cli.daxctl import DAXCTL
 from cxltool.sim.check import check_tree
-from cxltool.sim.systems import build_fixture_into
 from cxltool.sysfs import NeedsRoot, Root, SimulatedRoot, SysfsError, open_root, paths, udev
 from cxltool.sysfs.probe import NO_WAIT
 
@@ -37,20 +36,6 @@ class DeniedTree(RealTree):
 
     def _write_file(self, host_path: str, data: bytes) -> None:
         raise PermissionError(errno.EACCES, "Permission denied", host_path)
-
-
-@pytest.fixture(scope="session")
-def built(tmp_path_factory):
-    cache: dict[str, str] = {}
-
-    def get(fixture: str) -> str:
-        if fixture not in cache:
-            dest = str(tmp_path_factory.mktemp("udev") / "sys")
-            build_fixture_into(fixture, dest)
-            cache[fixture] = dest
-        return cache[fixture]
-
-    return get
 
 
 @pytest.fixture

@@ -19,7 +19,6 @@ import pytest
 
 from cxltool.sim.capture import load_capture, restore
 from cxltool.sim.check import check_tree
-from cxltool.sim.systems import build_fixture_into
 from cxltool.sysfs import open_root, paths
 from tests.kernel import regionkit as rk
 from tests.kernel.test_cxl_drivers import digest, endpoint_of, listing, refused
@@ -30,20 +29,6 @@ ACPI = paths.SYS_DEVICES + "/platform/ACPI0017:00"
 MOCK = paths.SYS_DEVICES + "/platform/cxl_acpi.0"
 DEVS = paths.CXL_DEVICES
 MEMDEVS = ["mem0", "mem1", "mem2", "mem3"]
-
-
-@pytest.fixture(scope="session")
-def built(tmp_path_factory):
-    cache: dict[str, str] = {}
-
-    def get(fixture: str) -> str:
-        if fixture not in cache:
-            dest = str(tmp_path_factory.mktemp("built") / fixture)
-            build_fixture_into(fixture, dest)
-            cache[fixture] = dest
-        return cache[fixture]
-
-    return get
 
 
 @pytest.fixture

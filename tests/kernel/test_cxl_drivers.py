@@ -17,27 +17,12 @@ import subprocess
 import pytest
 
 from cxltool.sim.capture import load_capture, restore
-from cxltool.sim.systems import build_fixture_into
 from cxltool.sysfs import SysfsError, open_root, paths
 from tests.transcripts import capture_file, run_cxltool
 
 MEM = paths.CXL_DRIVERS + "/cxl_mem"
 PORT = paths.CXL_DRIVERS + "/cxl_port"
 DEVS = paths.CXL_DEVICES
-
-
-@pytest.fixture(scope="session")
-def built(tmp_path_factory):
-    cache: dict[str, str] = {}
-
-    def get(fixture: str) -> str:
-        if fixture not in cache:
-            dest = str(tmp_path_factory.mktemp("built") / fixture)
-            build_fixture_into(fixture, dest)
-            cache[fixture] = dest
-        return cache[fixture]
-
-    return get
 
 
 @pytest.fixture
