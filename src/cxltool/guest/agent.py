@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -19,6 +20,7 @@ from cxltool.sysfs import Root, paths
 
 # Every driver a scenario can need: the CXL stack, device-dax with kmem, and
 # libnvdimm for pmem regions (what the distribution loads at boot through udev).
+UDEVD_PATH = "/lib/systemd:/usr/lib/systemd:/usr/sbin:/sbin"
 MODULES = (
     "cxl_acpi",
     "cxl_pci",
@@ -50,10 +52,25 @@ def wait_for_endpoints(root: Root, memdevs: int, timeout: float) -> float:
         time.sleep(0.1)
 
 
+def start_udevd() -> None:
+    """Run udevd as a distribution does, so binds wait for it as on a real host.
+
+    Only new events are handled (no trigger of what booted before): the rules
+    of the host (module loading, daxctl's reconfigure service) find no modules
+    folder or service manager here and do nothing.
+    """
+    daemon = shutil.which("systemd-udevd", path=UDEVD_PATH)
+    if daemon is None:
+        raise RuntimeError("systemd-udevd not found (harness/prepare installs udev)")
+    subprocess.run([daemon, "--daemon"], check=True, capture_output=True)
+    subprocess.run(["udevadm", "settle", "-t", "30"], check=True, capture_output=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m cxltool.guest.agent")
     parser.add_argument("--module-root", required=True)
     parser.add_argument("--memdevs", type=int, required=True)
+    parser.add_argument("--udevd", action="store_true", help="run udevd in the guest")
     parser.add_argument("out")
     args = parser.parse_args(argv)
     out = Path(args.out)
@@ -62,6 +79,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         scenario = Scenario.from_json(json.loads((out / "scenario.json").read_text()))
         started = time.monotonic()
+        if args.udevd:
+            start_udevd()
         # An empty configuration: the host's modprobe.d may run its own commands
         # for libnvdimm, which would look for modules in the wrong place.
         empty = tempfile.mkdtemp(prefix="modprobe.d-")
@@ -75,6 +94,10 @@ def main(argv: list[str] | None = None) -> int:
         timings["modprobe_s"] = round(time.monotonic() - started, 2)
         root = Root("/")
         timings["endpoints_s"] = round(wait_for_endpoints(root, args.memdevs, 60), 2)
+        if args.udevd:
+            subprocess.run(["udevadm", "settle", "-t", "30"], check=True, capture_output=True)
+        # What the binds will wait for: udevd's events, or the driver link alone.
+        status["udevd"] = root.exists(paths.UDEV_CONTROL)
         started = time.monotonic()
         run_scenario(scenario, out)
         timings["scenario_s"] = round(time.monotonic() - started, 2)

@@ -67,7 +67,7 @@ def initramfs_for(kernel: Kernel) -> Path:
     return path
 
 
-def _run_script(kernel: Kernel, memdevs: int) -> str:
+def _run_script(kernel: Kernel, memdevs: int, udevd: bool) -> str:
     # The guest shares the host's root, so the interpreter and the cxltool
     # that started the guest are the ones the guest runs.
     source = str(Path(cxltool.__file__).resolve().parent.parent)
@@ -79,6 +79,7 @@ def _run_script(kernel: Kernel, memdevs: int) -> str:
         str(kernel.module_root),
         "--memdevs",
         str(memdevs),
+        *(["--udevd"] if udevd else []),
         GUEST_OUT,
     ]
     return "\n".join(
@@ -97,9 +98,17 @@ def _run_script(kernel: Kernel, memdevs: int) -> str:
 
 
 def boot_scenario(
-    topology: Topology, scenario: Scenario, out: str | Path, timeout: float = 900
+    topology: Topology,
+    scenario: Scenario,
+    out: str | Path,
+    timeout: float = 900,
+    udevd: bool = False,
 ) -> GuestRun:
-    """Run SCENARIO in a guest with TOPOLOGY's devices; results land in OUT."""
+    """Run SCENARIO in a guest with TOPOLOGY's devices; results land in OUT.
+
+    With UDEVD the guest runs udevd, as a distribution does (its binds then wait
+    for udev's events); without, the kernel's events go unheard, as in an initramfs.
+    """
     reason = qemu_available()
     if reason:
         raise GuestUnavailable(reason)
@@ -117,7 +126,7 @@ def boot_scenario(
         with open(path, "wb") as f:
             f.truncate(size)
     (out / "scenario.json").write_text(json.dumps(scenario.to_json(), indent=1) + "\n")
-    (out / "run.sh").write_text(_run_script(kernel, len(topology.devices())))
+    (out / "run.sh").write_text(_run_script(kernel, len(topology.devices()), udevd))
     argv = [
         QEMU,
         *MACHINE,
