@@ -94,13 +94,23 @@ class NdSystem:
         return out
 
 
-class NdBus:
-    def __init__(self, system: NdSystem, path: str, ctl: int) -> None:
-        self.system = system
-        self.root = system.root
+class _NdDevice:
+    """A device of the nd bus: its directory, number and attributes."""
+
+    def __init__(self, root: Root, path: str, n: int) -> None:
+        self.root = root
         self.path = path
-        self.id = ctl
+        self.id = n
         self.devname = paths.basename(path)
+
+    def attr(self, name: str) -> str | None:
+        return self.root.read_opt(f"{self.path}/{name}")
+
+
+class NdBus(_NdDevice):
+    def __init__(self, system: NdSystem, path: str, ctl: int) -> None:
+        super().__init__(system.root, path, ctl)
+        self.system = system
 
     @classmethod
     def probe(cls, system: NdSystem, path: str) -> NdBus | None:
@@ -142,30 +152,24 @@ class NdBus:
         return out
 
 
-class NdDimm:
+class NdDimm(_NdDevice):
     def __init__(self, bus: NdBus, path: str, n: int) -> None:
+        super().__init__(bus.root, path, n)
         self.bus = bus
-        self.root = bus.root
-        self.path = path
-        self.id = n
-        self.devname = paths.basename(path)
-
-    def _attr(self, name: str) -> str | None:
-        return self.root.read_opt(f"{self.path}/{name}")
 
     @property
     def loadable(self) -> bool:
-        return all(self._attr(a) is not None for a in ("dev", "commands", "modalias"))
+        return all(self.attr(a) is not None for a in ("dev", "commands", "modalias"))
 
     @cached_property
     def unique_id(self) -> str | None:
         if self.bus.has_nfit:
-            return self._attr("nfit/id")
-        return self._attr("cxl/id")
+            return self.attr("nfit/id")
+        return self.attr("cxl/id")
 
     @cached_property
     def commands(self) -> list[str]:
-        return (self._attr("commands") or "").split()
+        return (self.attr("commands") or "").split()
 
     @property
     def enabled(self) -> bool:
@@ -173,22 +177,22 @@ class NdDimm:
 
     @property
     def active(self) -> bool:
-        return self._attr("state") == "active"
+        return self.attr("state") == "active"
 
     @cached_property
     def flags(self) -> list[str]:
-        return (self._attr("flags") or "").split()
+        return (self.attr("flags") or "").split()
 
     @cached_property
     def security(self) -> str | None:
-        text = self._attr("security")
+        text = self.attr("security")
         return text if text in _SECURITY else None
 
     @property
     def security_frozen(self) -> bool:
         if self.security == "frozen":
             return True
-        text = self._attr("frozen")
+        text = self.attr("frozen")
         return text is not None and cparse.strtoull(text) != 0
 
 
@@ -200,16 +204,10 @@ class NdMapping:
         self.position = position
 
 
-class NdRegion:
+class NdRegion(_NdDevice):
     def __init__(self, bus: NdBus, path: str, n: int) -> None:
+        super().__init__(bus.root, path, n)
         self.bus = bus
-        self.root = bus.root
-        self.path = path
-        self.id = n
-        self.devname = paths.basename(path)
-
-    def attr(self, name: str) -> str | None:
-        return self.root.read_opt(f"{self.path}/{name}")
 
     @property
     def loadable(self) -> bool:
@@ -351,16 +349,10 @@ class NdRegion:
         return out
 
 
-class NdNamespace:
+class NdNamespace(_NdDevice):
     def __init__(self, region: NdRegion, path: str, n: int) -> None:
+        super().__init__(region.root, path, n)
         self.region = region
-        self.root = region.root
-        self.path = path
-        self.id = n
-        self.devname = paths.basename(path)
-
-    def attr(self, name: str) -> str | None:
-        return self.root.read_opt(f"{self.path}/{name}")
 
     @property
     def nstype(self) -> int:
@@ -474,19 +466,13 @@ def _block_device(root: Root, path: str) -> str:
     return names[0] if len(names) == 1 else ""
 
 
-class NdClaim:
+class NdClaim(_NdDevice):
     """A btt, pfn or dax device."""
 
     def __init__(self, region: NdRegion, path: str, n: int, kind: str) -> None:
+        super().__init__(region.root, path, n)
         self.region = region
-        self.root = region.root
-        self.path = path
-        self.id = n
         self.kind = kind
-        self.devname = paths.basename(path)
-
-    def attr(self, name: str) -> str | None:
-        return self.root.read_opt(f"{self.path}/{name}")
 
     @property
     def uuid(self) -> str:
