@@ -120,46 +120,32 @@ def _whole_number(ident: str) -> int | None:
     return value if end and end == len(ident) else None
 
 
-def bus_matches(bus: NdBus, ident: str | None) -> bool:
+def _id_matches(ident: str | None, number_id: int, names: tuple[str, ...]) -> bool:
+    """ndctl's filter for a bus, region or dimm: "all", its number (when the whole
+    filter is one number), or one of its names, among the space-separated words."""
     if ident is None:
         return True
     number = _whole_number(ident)
     for word in _words(ident):
         if word == "all":
             return True
-        if number is not None and number == bus.id:
+        if number is not None and number == number_id:
             return True
-        if number is None and word in (bus.provider, bus.devname):
+        if number is None and word in names:
             return True
     return False
+
+
+def bus_matches(bus: NdBus, ident: str | None) -> bool:
+    return _id_matches(ident, bus.id, (bus.provider, bus.devname))
 
 
 def region_matches(region: NdRegion, ident: str | None) -> bool:
-    if ident is None:
-        return True
-    number = _whole_number(ident)
-    for word in _words(ident):
-        if word == "all":
-            return True
-        if number is not None and number == region.id:
-            return True
-        if number is None and word == region.devname:
-            return True
-    return False
+    return _id_matches(ident, region.id, (region.devname,))
 
 
 def dimm_matches(dimm: NdDimm, ident: str | None) -> bool:
-    if ident is None:
-        return True
-    number = _whole_number(ident)
-    for word in _words(ident):
-        if word == "all":
-            return True
-        if number is not None and number == dimm.id:
-            return True
-        if number is None and word == dimm.devname:
-            return True
-    return False
+    return _id_matches(ident, dimm.id, (dimm.devname,))
 
 
 def namespace_matches(ns: NdNamespace, ident: str | None) -> bool:
