@@ -136,9 +136,10 @@ class DeviceCommands:
         self.err(f"{name}: failed to determine online state: {os.strerror(-rc)}")
         return rc
 
-    def _online_memory(self, dev: DaxDevice) -> int:
+    def _memory_sections(self, dev: DaxDevice, what: str) -> tuple[DeviceMemory, int, int] | int:
+        """The memory object, its section count and how many are online; or an errno."""
         name = dev.name
-        mem = self._memory(dev, "onlining")
+        mem = self._memory(dev, what)
         if mem is None:
             self.err(f"{name}: failed to get the memory object")
             return -errno.ENXIO
@@ -149,6 +150,14 @@ class DeviceCommands:
         online = mem.num_online()
         if online < 0:
             return self._failed_state(name, online)
+        return mem, total, online
+
+    def _online_memory(self, dev: DaxDevice) -> int:
+        name = dev.name
+        found = self._memory_sections(dev, "onlining")
+        if isinstance(found, int):
+            return found
+        mem, total, online = found
         if online:
             self.err(
                 f"{name}:\n  WARNING: detected a race while onlining memory\n"
@@ -178,17 +187,10 @@ class DeviceCommands:
 
     def _offline_memory(self, dev: DaxDevice) -> int:
         name = dev.name
-        mem = self._memory(dev, "offlining")
-        if mem is None:
-            self.err(f"{name}: failed to get the memory object")
-            return -errno.ENXIO
-        total = mem.num_sections()
-        if total < 0:
-            self.err(f"{name}: failed to get number of memory sections")
-            return total
-        online = mem.num_online()
-        if online < 0:
-            return self._failed_state(name, online)
+        found = self._memory_sections(dev, "offlining")
+        if isinstance(found, int):
+            return found
+        mem, total, online = found
         offline = total - online
         if offline == total:
             self.err(f"{name}: all memory sections ({offline}) already offline")
