@@ -107,6 +107,19 @@ class _NdDevice:
         return self.root.read_opt(f"{self.path}/{name}")
 
 
+class _NdSpan(_NdDevice):
+    """A namespace or claim: its size and start, read afresh each time (a
+    command's own writes change them; a region keeps what it first read)."""
+
+    @property
+    def size(self) -> int:
+        return _number(self.attr("size"))
+
+    @property
+    def resource(self) -> int:
+        return _number(self.attr("resource"))
+
+
 class NdBus(_NdDevice):
     def __init__(self, system: NdSystem, path: str, ctl: int) -> None:
         super().__init__(system.root, path, ctl)
@@ -349,7 +362,7 @@ class NdRegion(_NdDevice):
         return out
 
 
-class NdNamespace(_NdDevice):
+class NdNamespace(_NdSpan):
     def __init__(self, region: NdRegion, path: str, n: int) -> None:
         super().__init__(region.root, path, n)
         self.region = region
@@ -357,14 +370,6 @@ class NdNamespace(_NdDevice):
     @property
     def nstype(self) -> int:
         return _number(self.attr("nstype"), 0)
-
-    @property
-    def size(self) -> int:
-        return _number(self.attr("size"))
-
-    @property
-    def resource(self) -> int:
-        return _number(self.attr("resource"))
 
     @property
     def uuid(self) -> str:
@@ -466,7 +471,7 @@ def _block_device(root: Root, path: str) -> str:
     return names[0] if len(names) == 1 else ""
 
 
-class NdClaim(_NdDevice):
+class NdClaim(_NdSpan):
     """A btt, pfn or dax device."""
 
     def __init__(self, region: NdRegion, path: str, n: int, kind: str) -> None:
@@ -486,14 +491,6 @@ class NdClaim(_NdDevice):
     @property
     def align(self) -> int:
         return _number(self.attr("align"), 0)
-
-    @property
-    def size(self) -> int:
-        return _number(self.attr("size"))
-
-    @property
-    def resource(self) -> int:
-        return _number(self.attr("resource"))
 
     @property
     def sector_size(self) -> int:
