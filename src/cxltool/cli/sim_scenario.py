@@ -40,8 +40,11 @@ def _fresh(out: str, earlier: str) -> Path:
 
 def _boot(scenario, topology, out: Path, timeout: float):
     from cxltool.guest.kernel import GuestUnavailable
-    from cxltool.guest.vm import GuestFailed, boot_scenario
+    from cxltool.guest.vm import GuestFailed, boot_scenario, qemu_available
 
+    reason = qemu_available()
+    if reason:
+        _fail(f"cannot start a guest: {reason}")
     click.echo(f"booting a QEMU guest for {scenario.fixture} ...", err=True)
     try:
         return boot_scenario(topology, scenario, out, timeout=timeout)
